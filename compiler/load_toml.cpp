@@ -1,0 +1,423 @@
+#include "load_toml.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace synoverlay {
+namespace {
+
+SourceSpan span_of(const toml::source_region& region) {
+  return {{region.begin.line, region.begin.column}, {region.end.line, region.end.column}};
+}
+
+// The article and name of a TOML type, as a message says it.
+std::string describe_type(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// Shared state of one file's loading.
+struct LoadContext {
+  const std::string& path;
+  std::string_view text;
+  DiagnosticSink& sink;
+
+  // The characters of the file covered by `span` when it lies on one line.
+  std::string_view source_of(SourceSpan span) const {
+    if (!span.known() || span.begin.line != span.end.line) return {};
+    std::size_t offset = 0;
+    for (std::uint32_t line = 1; line < span.begin.line; ++line) {
+      offset = text.find('\n', offset);
+      if (offset == std::string_view::npos) return {};
+      ++offset;
+    }
+    std::size_t begin = offset + span.begin.column - 1;
+    std::size_t end = offset + span.end.column - 1;
+    if (end > text.size() || begin >= end) return {};
+    return text.substr(begin, end - begin);
+  }
+};
+
+// Reads the keys of one table, remembers which keys it was asked for, and reports the
+// others as unknown with the closest known key.
+class TableReader {
+ public:
+  TableReader(LoadContext& ctx, const toml::table& table, std::string where)
+      : ctx_(ctx), table_(table), where_(std::move(where)) {}
+
+  void string(std::string_view key, Located<std::string>& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    if (const auto* value = node->as_string()) {
+      set(out, value->get(), *node);
+      return;
+    }
+    std::string hint;
+    if (node->is_number()) {
+      std::string raw(ctx_.source_of(span_of(node->source())));
+      if (!raw.empty()) hint = "write it quoted: " + std::string(key) + " = \"" + raw + "\"";
+    }
+    wrong_type(key, *node, "a string", hint);
+  }
+
+  void boolean(std::string_view key, Located<bool>& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    if (const auto* value = node->as_boolean()) {
+      set(out, value->get(), *node);
+      return;
+    }
+    std::string hint;
+    if (const auto* text = node->as_string()) {
+      const std::string& s = text->get();
+      if (s == "true" || s == "false") {
+        hint = "write it without quotes: " + std::string(key) + " = " + s;
+      }
+    }
+    wrong_type(key, *node, "a boolean (true or false)", hint);
+  }
+
+  void integer(std::string_view key, Located<std::int64_t>& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    if (const auto* value = node->as_integer()) {
+      set(out, value->get(), *node);
+      return;
+    }
+    std::string hint;
+    if (const auto* text = node->as_string()) {
+      const std::string& s = text->get();
+      bool digits = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      });
+      if (digits) hint = "write it without quotes: " + std::string(key) + " = " + s;
+    }
+    wrong_type(key, *node, "an integer", hint);
+  }
+
+  // A sub-table (standard or inline), or nothing when absent or of the wrong type.
+  const toml::table* table(std::string_view key) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return nullptr;
+    if (const auto* value = node->as_table()) return value;
+    wrong_type(key, *node, "a table", "");
+    return nullptr;
+  }
+
+  // Reports every key of the table that no call above asked for.
+  void finish() {
+    for (auto&& [key, node] : table_) {
+      if (std::find(known_.begin(), known_.end(), key.str()) != known_.end()) continue;
+      std::string hint;
+      std::vector<std::string_view> candidates(known_.begin(), known_.end());
+      std::string_view match = closest_match(key.str(), candidates);
+      if (!match.empty()) {
+        hint = "did you mean '" + std::string(match) + "'?";
+      } else {
+        hint = "known keys here: " + join_known();
+      }
+      ctx_.sink.error(ctx_.path, span_of(key.source()), "unknown-key",
+                      "unknown key '" + std::string(key.str()) + "' in " + where_, hint);
+    }
+  }
+
+  std::string child_where(std::string_view key) const {
+    if (where_ == "the top level") return "[" + std::string(key) + "]";
+    return "[" + where_.substr(1, where_.size() - 2) + "." + std::string(key) + "]";
+  }
+
+  // The dotted name of `key` in this table, for messages ("aha.requests.cpu").
+  std::string dotted(std::string_view key) const {
+    if (where_ == "the top level") return std::string(key);
+    return where_.substr(1, where_.size() - 2) + "." + std::string(key);
+  }
+
+ private:
+  const toml::node* lookup(std::string_view key) {
+    known_.emplace_back(key);
+    return table_.get(key);
+  }
+
+  template <class T, class V>
+  static void set(Located<T>& out, V&& value, const toml::node& node) {
+    out.value = std::forward<V>(value);
+    out.span = span_of(node.source());
+    out.given = true;
+  }
+
+  void wrong_type(std::string_view key, const toml::node& node, std::string_view expected,
+                  std::string hint) {
+    ctx_.sink.error(ctx_.path, span_of(node.source()), "wrong-type",
+                    "'" + dotted(key) + "' must be " + std::string(expected) + ", not " +
+                        describe_type(node),
+                    std::move(hint));
+  }
+
+  std::string join_known() const {
+    std::string out;
+    for (const std::string& key : known_) {
+      if (!out.empty()) out += ", ";
+      out += key;
+    }
+    return out;
+  }
+
+  LoadContext& ctx_;
+  const toml::table& table_;
+  std::string where_;
+  std::vector<std::string> known_;  // every key asked for, in order
+};
+
+void read_resources(LoadContext& ctx, TableReader& parent, std::string_view key,
+                    ResourceValues& out) {
+  const toml::table* table = parent.table(key);
+  if (table == nullptr) return;
+  TableReader reader(ctx, *table, parent.child_where(key));
+  reader.string("cpu", out.cpu);
+  reader.string("memory", out.memory);
+  reader.finish();
+}
+
+// Renders a TOML value as the YAML text Synapse parses from an environment variable, or
+// nothing for values YAML cannot carry faithfully.
+std::optional<std::string> config_value_text(const toml::node& node);
+
+std::optional<std::string> json_scalar(const toml::node& node) {
+  if (const auto* s = node.as_string()) {
+    std::string out = "\"";
+    for (char c : s->get()) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  }
+  return config_value_text(node);
+}
+
+std::optional<std::string> config_value_text(const toml::node& node) {
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* f = node.as_floating_point()) {
+    std::ostringstream out;
+    out << *f;
+    return out.str();
+  }
+  if (const auto* array = node.as_array()) {
+    std::string out = "[";
+    for (const toml::node& item : *array) {
+      auto text = json_scalar(item);
+      if (!text) return std::nullopt;
+      out += (out.size() > 1 ? ", " : "") + *text;
+    }
+    return out + "]";
+  }
+  if (const auto* table = node.as_table()) {
+    std::string out = "{";
+    for (auto&& [key, item] : *table) {
+      auto text = json_scalar(item);
+      if (!text) return std::nullopt;
+      out += (out.size() > 1 ? ", \"" : "\"") + std::string(key.str()) + "\": " + *text;
+    }
+    return out + "}";
+  }
+  return std::nullopt;
+}
+
+void read_config(LoadContext& ctx, TableReader& parent, std::vector<ConfigOption>& out) {
+  const toml::table* table = parent.table("config");
+  if (table == nullptr) return;
+  for (auto&& [key, node] : *table) {
+    ConfigOption option;
+    option.name = {std::string(key.str()), span_of(key.source()), true};
+    option.value.span = span_of(node.source());
+    option.value.given = true;
+    auto text = config_value_text(node);
+    if (!text) {
+      ctx.sink.error(ctx.path, option.value.span, "config-value",
+                     "option '" + option.name.value + "' has " + describe_type(node) +
+                         ", which Synapse cannot read from an environment variable",
+                     "use a string, number, boolean, array or table");
+      continue;
+    }
+    option.value.value = std::move(*text);
+    out.push_back(std::move(option));
+  }
+}
+
+void read_service(LoadContext& ctx, TableReader& root, ServiceSpec& spec) {
+  std::string key(service_name(spec.kind));
+  const toml::table* table = root.table(key);
+  if (table == nullptr) return;
+  spec.present = true;
+  spec.table_span = span_of(table->source());
+  TableReader reader(ctx, *table, root.child_where(key));
+  reader.string("storage", spec.storage);
+  reader.string("digest", spec.digest);
+  read_resources(ctx, reader, "requests", spec.requests);
+  read_resources(ctx, reader, "limits", spec.limits);
+  read_config(ctx, reader, spec.config);
+  if (spec.kind == ServiceKind::aha) reader.string("network", spec.network);
+  if (spec.kind == ServiceKind::optic) {
+    reader.boolean("enabled", spec.enabled);
+    reader.string("version", spec.version);
+    reader.string("netloc", spec.netloc);
+    reader.string("pull_secret", spec.pull_secret);
+    if (const toml::table* ingress = reader.table("ingress")) {
+      spec.ingress.present = true;
+      spec.ingress.table_span = span_of(ingress->source());
+      TableReader ingress_reader(ctx, *ingress, reader.child_where("ingress"));
+      ingress_reader.string("class", spec.ingress.class_name);
+      ingress_reader.string("tls_secret", spec.ingress.tls_secret);
+      ingress_reader.finish();
+    }
+  }
+  reader.finish();
+}
+
+void read_provisioning(LoadContext& ctx, TableReader& root, ProvisioningSpec& spec) {
+  const toml::table* table = root.table("provisioning");
+  if (table == nullptr) return;
+  spec.present = true;
+  spec.table_span = span_of(table->source());
+  TableReader reader(ctx, *table, root.child_where("provisioning"));
+  reader.string("image", spec.image);
+  reader.integer("timeout", spec.timeout);
+  reader.integer("retries", spec.retries);
+  read_resources(ctx, reader, "requests", spec.requests);
+  read_resources(ctx, reader, "limits", spec.limits);
+  reader.finish();
+}
+
+void read_gitops(LoadContext& ctx, TableReader& root, GitOpsSpec& spec) {
+  const toml::table* table = root.table("gitops");
+  if (table == nullptr) return;
+  spec.present = true;
+  spec.table_span = span_of(table->source());
+  TableReader reader(ctx, *table, root.child_where("gitops"));
+  reader.string("engine", spec.engine);
+  reader.string("repo_url", spec.repo_url);
+  reader.string("revision", spec.revision);
+  reader.string("path", spec.path);
+  reader.string("argocd_namespace", spec.argocd_namespace);
+  reader.string("project", spec.project);
+  reader.string("flux_namespace", spec.flux_namespace);
+  reader.string("interval", spec.interval);
+  reader.finish();
+}
+
+void require(LoadContext& ctx, const Located<std::string>& value, SourceSpan where,
+             const std::string& key, const std::string& example) {
+  if (value.given) return;
+  ctx.sink.error(ctx.path, where, "missing-key", "missing required key '" + key + "'",
+                 "add it, for example: " + example);
+}
+
+void check_required(LoadContext& ctx, const Environment& env) {
+  SourceSpan top{{1, 1}, {1, 1}};
+  require(ctx, env.name, top, "name", "name = \"production\"");
+  require(ctx, env.version, top, "version", "version = \"v2.233.0\"");
+  const ServiceSpec& optic = env.service(ServiceKind::optic);
+  if (optic.present && !(optic.enabled.given && !optic.enabled.value)) {
+    require(ctx, optic.version, optic.table_span, "optic.version",
+            "version = \"v2.19.3\" under [optic]");
+    require(ctx, optic.netloc, optic.table_span, "optic.netloc",
+            "netloc = \"optic.example.com\" under [optic]");
+  }
+  const GitOpsSpec& gitops = env.gitops;
+  if (gitops.present) {
+    require(ctx, gitops.engine, gitops.table_span, "gitops.engine",
+            "engine = \"argocd\" under [gitops]");
+    require(ctx, gitops.repo_url, gitops.table_span, "gitops.repo_url",
+            "repo_url = \"ssh://git@git.example.com/gitops.git\" under [gitops]");
+  }
+}
+
+// Position of a byte offset, for errors found before toml++ runs.
+SourceSpan span_at(std::string_view text, std::size_t offset) {
+  SourcePos pos{1, 1};
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++pos.line;
+      pos.column = 1;
+    } else {
+      ++pos.column;
+    }
+  }
+  return {pos, {pos.line, pos.column + 1}};
+}
+
+std::string lower_first(std::string text) {
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = char(text[0] - 'A' + 'a');
+  return text;
+}
+
+}  // namespace
+
+std::optional<Environment> load_environment(const std::string& path, std::string_view text,
+                                            DiagnosticSink& sink) {
+  if (text.size() > kMaxEnvironmentBytes) {
+    sink.error(path, {}, "file-too-large",
+               "the file has " + std::to_string(text.size()) +
+                   " bytes; environment files are limited to " +
+                   std::to_string(kMaxEnvironmentBytes) + " bytes",
+               "is this the right file?");
+    return std::nullopt;
+  }
+  if (std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    sink.error(path, span_at(text, nul), "toml-syntax", "the file contains a NUL byte",
+               "environment files are UTF-8 text");
+    return std::nullopt;
+  }
+
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& error) {
+    sink.error(path, span_of(error.source()), "toml-syntax",
+               lower_first(std::string(error.description())));
+    return std::nullopt;
+  }
+
+  LoadContext ctx{path, text, sink};
+  Environment env;
+  env.path = path;
+  TableReader reader(ctx, root, "the top level");
+  reader.string("name", env.name);
+  reader.string("namespace", env.namespace_);
+  reader.string("version", env.version);
+  reader.string("cluster_domain", env.cluster_domain);
+  reader.string("storage_class", env.storage_class);
+  reader.string("registry", env.registry);
+  reader.string("pull_secret", env.pull_secret);
+  for (ServiceKind kind : kAllServices) {
+    env.service(kind).kind = kind;
+    read_service(ctx, reader, env.service(kind));
+  }
+  read_provisioning(ctx, reader, env.provisioning);
+  read_gitops(ctx, reader, env.gitops);
+  reader.finish();
+  check_required(ctx, env);
+  return env;
+}
+
+std::string_view service_name(ServiceKind kind) {
+  static constexpr std::array<std::string_view, kAllServices.size()> kNames = {
+      "aha", "axon", "jsonstor", "cortex", "optic"};
+  return kNames[static_cast<int>(kind)];
+}
+
+}  // namespace synoverlay

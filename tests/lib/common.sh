@@ -1,0 +1,61 @@
+# Shared helpers for the integration tests (sourced, not run). Each test script gets
+# $1 = the synoverlay binary, $2 = the source folder, $3 = a scratch folder of its own.
+set -euo pipefail
+
+SYNOVERLAY=${1:?usage: test.sh SYNOVERLAY SOURCE_DIR SCRATCH_DIR}
+SOURCE_DIR=${2:?}
+SCRATCH=${3:?}
+rm -rf "$SCRATCH"
+mkdir -p "$SCRATCH"
+
+# The machine's git configuration must not leak into the tests.
+export GIT_CONFIG_NOSYSTEM=1
+export HOME="$SCRATCH/home"
+mkdir -p "$HOME"
+git config --global user.name "Test Runner"
+git config --global user.email "tests@synoverlay.invalid"
+git config --global init.defaultBranch main
+unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+unset GIT_AUTHOR_DATE GIT_COMMITTER_DATE GIT_DIR GIT_WORK_TREE
+
+PASSED=0
+FAILED=0
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+
+# check "description" command...: passes when the command succeeds.
+check() {
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# Ends the script with the runner's summary line; non-zero when anything failed.
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+# Exit code 77 tells CTest the test was skipped; say why, loudly.
+skip() {
+  echo "SKIPPED: $*" >&2
+  echo "SKIPPED: $*"
+  exit 77
+}
+
+# kubectl 1.27 or newer carries kustomize v5; older ones (Debian's) do not.
+require_kubectl() {
+  command -v kubectl >/dev/null || skip "kubectl is not installed (need 1.27 or newer)"
+  local minor
+  minor=$(kubectl version --client -o json 2>/dev/null |
+    sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n 1)
+  [ -n "$minor" ] && [ "$minor" -ge 27 ] ||
+    skip "kubectl $(kubectl version --client 2>/dev/null | head -n 1) is older than 1.27"
+}
+
+# Node tools installed by scripts/setup-debian.sh into tests/node/node_modules.
+require_node_tools() {
+  [ -d "$SOURCE_DIR/tests/node/node_modules" ] ||
+    skip "tests/node/node_modules is missing: run scripts/setup-debian.sh"
+}
