@@ -234,6 +234,14 @@ Yaml ingress(const ResolvedEnvironment& env) {
   return doc;
 }
 
+// A configMapGenerator literal "KEY=value". kustomize strips one pair of matching quotes
+// around the value, so a value that is itself quoted gets a second pair to keep its own.
+std::string literal(const std::string& key, const std::string& value) {
+  bool quoted = value.size() >= 2 && value.front() == value.back() &&
+                (value.front() == '"' || value.front() == '\'');
+  return key + "=" + (quoted ? value.front() + value + value.back() : value);
+}
+
 Yaml config_merges(const ResolvedEnvironment& env) {
   Yaml list = Yaml::seq();
   for (const ResolvedService& service : env.services) {
@@ -250,7 +258,7 @@ Yaml config_merges(const ResolvedEnvironment& env) {
     }
     if (literals.empty()) continue;
     Yaml values = Yaml::seq();
-    for (const auto& [key, value] : literals) values.add(Yaml::str(key + "=" + value));
+    for (const auto& [key, value] : literals) values.add(Yaml::str(literal(key, value)));
     list.add(Yaml::map()
                  .set("name", Yaml::str(std::string(service_name(service.kind)) + "-config"))
                  .set("behavior", Yaml::str("merge"))

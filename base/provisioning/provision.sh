@@ -9,7 +9,7 @@
 # Environment: PROVISION_SERVICES (some of "axon jsonstor cortex optic"), AHA_POD (aha-0),
 # AHA_CONTAINER (aha), AHA_WAIT_SECONDS (900), POLL_SECONDS (5).
 # Exit status: 0 when every listed service has its Secret, 1 otherwise.
-# POSIX sh; runs under dash. Needs kubectl, date, grep, sed, head, mktemp, rm and sleep.
+# POSIX sh; runs under dash. Needs kubectl, cat, date, grep, head, mktemp, rm, sed and sleep.
 set -eu
 set -f  # the service list is split on blanks; no word in it may become a file name
 
