@@ -11,11 +11,14 @@
 #include <set>
 #include <sstream>
 
+#include "drift.h"
 #include "embedded.h"
 #include "git_repo.h"
 #include "load_toml.h"
 #include "output_files.h"
 #include "overlay.h"
+#include "push.h"
+#include "repo_lock.h"
 #include "validate.h"
 
 namespace synoverlay {
@@ -25,9 +28,20 @@ namespace fs = std::filesystem;
 
 struct Loaded {
   std::vector<ResolvedEnvironment> environments;
+  std::vector<Environment> inputs;  // the file of each environment, for the guards' positions
   SourceTexts sources;
   DiagnosticSink sink;
+  // The guards' diagnostics under a machine format (json, sarif, github): a build prints
+  // them with validation's in one document at its end. Human output streams instead.
+  mutable DiagnosticSink late;
 };
+
+bool machine_format(const CommonOptions& common) { return common.format != OutputFormat::human; }
+
+// True when `sink` lets the run go on: no error, and no warning under --werror.
+bool passes(const DiagnosticSink& sink, const CommonOptions& common) {
+  return !sink.has_errors() && !(common.werror && sink.warning_count() != 0);
+}
 
 std::optional<std::string> read_text(const std::string& path, std::string& problem) {
   std::error_code ec;
@@ -76,7 +90,9 @@ void load_all(const std::vector<std::string>& files, SourceName source_of, Loade
       }
     }
     auto resolved = validate_environment(env, source_of(env.path), loaded.sink);
-    if (resolved) loaded.environments.push_back(std::move(*resolved));
+    if (!resolved) continue;
+    loaded.environments.push_back(std::move(*resolved));
+    loaded.inputs.push_back(env);
   }
 }
 
@@ -195,44 +211,14 @@ std::string source_name(const std::string& path, const std::string& workdir) {
 // The environment recorded at HEAD for `name`, resolved, or nothing.
 std::optional<ResolvedEnvironment> committed_environment(const GitRepo& repo,
                                                          const std::string& name) {
-  std::string path = "overlays/" + name + "/" + std::string(kRecordFile);
-  std::optional<std::string> text = repo.read_head_file(path);
+  std::optional<std::string> text = repo.read_head_file(record_path(name));
   if (!text) return std::nullopt;
-  DiagnosticSink ignored;
-  std::optional<Environment> env = load_environment(path, *text, ignored);
-  if (!env) return std::nullopt;
-  std::string source;
-  if (std::size_t from = text->find(" from "); from != std::string::npos) {
-    std::size_t end = text->find(": the normalised", from);
-    if (end != std::string::npos) source = text->substr(from + 6, end - from - 6);
-  }
-  return validate_environment(*env, source, ignored);
+  return read_record(record_path(name), *text);
 }
 
 // Files of HEAD's base/ that differ from what HEAD's base record says synoverlay wrote.
 std::vector<std::string> hand_edited_base(const GitRepo& repo) {
-  FileMap base = repo.read_head_tree("base/");
-  std::vector<std::string> edited;
-  if (base.empty()) return edited;
-  auto record_text = base.find(kBaseRecordFile);
-  std::map<std::string, std::string> recorded;
-  if (record_text != base.end()) {
-    std::istringstream in(record_text->second);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] != '"') continue;
-      std::size_t close = line.find('"', 1);
-      std::size_t value = line.find('"', close + 1);
-      if (close == std::string::npos || value == std::string::npos) continue;
-      recorded["base/" + line.substr(1, close - 1)] = line.substr(value + 1, 40);
-    }
-  }
-  for (const auto& [path, content] : base) {
-    if (path == kBaseRecordFile) continue;
-    auto it = recorded.find(path);
-    if (it == recorded.end() || it->second != GitRepo::blob_id(content)) edited.push_back(path);
-  }
-  return edited;
+  return base_hand_edits(repo.read_head_tree("base/"));
 }
 
 struct BuildPlan {
@@ -357,13 +343,16 @@ std::string short_id(const std::string& id) { return id.substr(0, 12); }
 int open_repository(const BuildOptions& options, Streams streams, std::optional<GitRepo>& repo) {
   std::string path = options.repo.empty() ? "." : options.repo;
   try {
-    repo.emplace(GitRepo::open(path));
+    repo.emplace(GitRepo::open(path, options.repo.empty()));
     return kExitOk;
+  } catch (const GitRefused& error) {
+    return system_error(streams, error.what());  // a repository is there; --init cannot help
   } catch (const GitError& error) {
     if (!options.init || options.dry_run) {
       streams.err << "synoverlay: error: " << error.what() << "\n"
-                  << "  hint: create it with 'git init " << path
-                  << "', or add --init and synoverlay creates it\n";
+                  << "  hint: create it with 'git init " << path << "'"
+                  << (options.dry_run ? "; a dry run creates nothing, --init included\n"
+                                      : ", or add --init and synoverlay creates it\n");
       return kExitSystem;
     }
   }
@@ -376,8 +365,79 @@ int open_repository(const BuildOptions& options, Streams streams, std::optional<
   }
 }
 
-int build_in(GitRepo& repo, const BuildOptions& options,
-             const std::vector<ResolvedEnvironment>& environments, Streams streams) {
+// Prints the guards' diagnostics as report() prints validation's; true when none stops the
+// build.
+bool report_guards(const DiagnosticSink& sink, const Loaded& loaded, const CommonOptions& common,
+                   Streams streams) {
+  if (sink.empty()) return true;
+  if (machine_format(common)) {
+    for (Diagnostic& diagnostic : sink.sorted()) loaded.late.add(std::move(diagnostic));
+    return passes(sink, common);
+  }
+  std::vector<Diagnostic> diagnostics = sink.sorted();
+  std::ostream& target = common.format == OutputFormat::human ? streams.err : streams.out;
+  render_diagnostics(target, diagnostics, loaded.sources, {common.format, common.color});
+  bool ok = !sink.has_errors() && !(common.werror && sink.warning_count() != 0);
+  if (!ok && common.format == OutputFormat::human) {
+    streams.err << "synoverlay: the change was refused; nothing was written or committed\n";
+  }
+  return ok;
+}
+
+// Runs the guards against what HEAD holds: each environment built against its record and,
+// when base/ changes, every environment recorded at HEAD against the new base. Returns
+// false when the build must stop; what the flags let through goes into the commit body.
+bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded& loaded,
+                 const FileMap& head, BuildPlan& plan, Streams streams) {
+  DiagnosticSink sink;
+  std::vector<AcceptedChange> accepted;
+  for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
+    const ResolvedEnvironment& env = loaded.environments[i];
+    std::optional<std::string> text = repo.read_head_file(record_path(env.name));
+    if (!text) continue;  // never committed, so nothing runs from it yet
+    std::string problem;
+    std::optional<ResolvedEnvironment> before = read_record(record_path(env.name), *text, &problem);
+    if (!before) {
+      sink.warning(loaded.inputs[i].path, {}, "guard-record",
+                   "the committed record of '" + env.name + "' cannot be read (" + problem +
+                       "), so the guards could not compare the change with it",
+                   "compare " + record_path(env.name) + " with this file by hand");
+      continue;
+    }
+    for (AcceptedChange& change :
+         guard_environment(*before, env, loaded.inputs[i], options.guards, sink)) {
+      change.summary = env.name + ": " + change.summary;
+      accepted.push_back(std::move(change));
+    }
+  }
+
+  FileMap head_base, new_base;
+  for (const auto& [path, content] : head) {
+    if (path.starts_with("base/")) head_base.emplace(path, content);
+  }
+  for (const auto& [path, content] : plan.files) {
+    if (path.starts_with("base/")) new_base.emplace(path, content);
+  }
+  if (!head_base.empty() && head_base != new_base) {
+    for (AcceptedChange& change :
+         guard_base(head_base, new_base, recorded_environments(repo), options.guards, sink)) {
+      accepted.push_back(std::move(change));
+    }
+  }
+
+  if (!report_guards(sink, loaded, options.common, streams)) return false;
+  if (!accepted.empty()) plan.body.push_back("accepted although a running cluster rejects it:");
+  for (const AcceptedChange& change : accepted) {
+    plan.body.push_back("- " + change.summary);
+    for (std::size_t i = 0; i < change.steps.size(); ++i) {
+      plan.body.push_back("  " + std::to_string(i + 1) + ". " + change.steps[i]);
+    }
+  }
+  return true;
+}
+
+int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, Streams streams) {
+  const std::vector<ResolvedEnvironment>& environments = loaded.environments;
   if (std::string state = repo.unusable_state(); !state.empty()) {
     return system_error(streams, "cannot build in " + repo.workdir() + ": " + state);
   }
@@ -412,6 +472,7 @@ int build_in(GitRepo& repo, const BuildOptions& options,
                           "--force to replace them");
     }
   }
+  if (!guard_build(repo, options, loaded, head, plan, streams)) return kExitRejected;
 
   bool base_changed = false;
   for (const auto& [path, content] : plan.files) {
@@ -460,6 +521,7 @@ int build_in(GitRepo& repo, const BuildOptions& options,
   say(options.common, streams, "committing on branch " + repo.current_branch());
   CommitResult result = repo.commit_owned(plan.owned, plan.files, author, committer, message);
   write_owned_files(repo.workdir(), plan.owned, plan.files);
+  repo.clear_pending_checkout();  // the work tree follows the commit; see repair_interrupted_build
   if (!result.committed) {
     std::string names;
     for (const ResolvedEnvironment& env : environments) {
@@ -475,6 +537,51 @@ int build_in(GitRepo& repo, const BuildOptions& options,
               << " in " << repo.workdir() << ": " << message.substr(0, message.find('\n')) << "\n";
   print_paths(streams, result);
   return kExitOk;
+}
+
+// A build under the clone's lock, so two builds in one clone take turns: first the repair of
+// what a killed build left, then the build, and with --push the push (push.h). A dry run
+// writes nothing and takes no lock.
+int build_serialised(GitRepo& repo, const BuildOptions& options, const Loaded& loaded,
+                     Streams streams) {
+  if (options.dry_run) return build_in(repo, options, loaded, streams);
+  std::optional<RepoLock> lock;
+  try {
+    std::chrono::milliseconds timeout(static_cast<long long>(options.lock_timeout * 1000));
+    lock.emplace(RepoLock::acquire(repo.gitdir(), timeout, streams.err));
+  } catch (const LockError& error) {
+    streams.err << "synoverlay: error: " << error.what() << "\n";
+    if (error.holder()) {
+      streams.err << "  hint: gave up after " << options.lock_timeout << " s; wait for that "
+                  << "build to finish, or wait longer with --lock-timeout SECONDS\n";
+    }
+    return kExitSystem;
+  }
+  repair_interrupted_build(repo, *lock, streams.err);
+  if (!options.push) return build_in(repo, options, loaded, streams);
+
+  PushSettings settings;
+  settings.remote = options.remote;
+  settings.tries = options.push_retries;
+  settings.verbose = options.common.verbose;
+  return build_and_push(
+      repo, settings, [&] { return build_in(repo, options, loaded, streams); }, streams);
+}
+
+// Opens the repository and builds in it; every failure is an exit code.
+int build_opened(const BuildOptions& options, Loaded& loaded, Streams streams) {
+  std::optional<GitRepo> repo;
+  if (int code = open_repository(options, streams, repo); code != kExitOk) return code;
+  for (ResolvedEnvironment& env : loaded.environments) {
+    env.source = source_name(env.source, repo->workdir());
+  }
+  try {
+    return build_serialised(*repo, options, loaded, streams);
+  } catch (const GitError& error) {
+    return system_error(streams, error.what());
+  } catch (const OutputError& error) {
+    return system_error(streams, error.what());
+  }
 }
 
 }  // namespace
@@ -498,25 +605,164 @@ int run_build(const BuildOptions& options, Streams streams) {
   Loaded loaded;
   load_all(
       options.files, [](const std::string& path) { return path; }, loaded);
-  if (!report(loaded, options.common, streams)) return kExitRejected;
+  // A machine format prints one document: validation's findings wait for the guards'.
+  bool deferred = machine_format(options.common) && passes(loaded.sink, options.common);
+  if (!deferred && !report(loaded, options.common, streams)) return kExitRejected;
 
-  std::optional<GitRepo> repo;
-  if (int code = open_repository(options, streams, repo); code != kExitOk) return code;
-  for (ResolvedEnvironment& env : loaded.environments) {
-    env.source = source_name(env.source, repo->workdir());
+  // Under a machine format stdout carries the one document; what the build did goes to
+  // stderr.
+  Streams build_streams = machine_format(options.common) ? Streams{streams.err, streams.err}
+                                                         : streams;
+  int code = build_opened(options, loaded, build_streams);
+  if (deferred) {
+    for (Diagnostic& diagnostic : loaded.late.sorted()) loaded.sink.add(std::move(diagnostic));
+    report(loaded, options.common, streams);
   }
-  try {
-    return build_in(*repo, options, loaded.environments, streams);
-  } catch (const GitError& error) {
-    return system_error(streams, error.what());
-  } catch (const OutputError& error) {
-    return system_error(streams, error.what());
-  }
+  return code;
 }
 
 int run_schema(Streams streams) {
   streams.out << embedded_schema();
   return kExitOk;
+}
+
+namespace {
+
+// The diffs of a drift report, as a patch that turns HEAD into what the files give.
+void print_diffs(const DriftReport& drift, Streams streams) {
+  for (const DriftedFile& file : drift.files) {
+    streams.out << unified_diff(file.committed.value_or(""), file.expected.value_or(""),
+                                file.committed ? "a/" + file.path : "/dev/null",
+                                file.expected ? "b/" + file.path : "/dev/null");
+  }
+}
+
+int check_in(const GitRepo& repo, const CheckOptions& options, Loaded& loaded, Streams streams) {
+  std::map<std::string, std::string> file_of;
+  for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
+    ResolvedEnvironment& env = loaded.environments[i];
+    file_of[env.name] = loaded.inputs[i].path;
+    env.source = source_name(env.source, repo.workdir());
+  }
+  DriftReport drift = find_drift(repo, loaded.environments);
+  report_drift(drift, file_of, loaded.inputs.front().path, loaded.sink);
+  if (options.common.format == OutputFormat::human) print_diffs(drift, streams);
+  if (!report(loaded, options.common, streams)) return kExitRejected;
+  if (options.common.format == OutputFormat::human) {
+    std::string head = repo.head_id();
+    streams.out << "up to date: base/";
+    for (const ResolvedEnvironment& env : loaded.environments) {
+      streams.out << ", overlays/" << env.name;
+    }
+    streams.out << " match HEAD" << (head.empty() ? "" : " (" + short_id(head) + ")") << "\n";
+  }
+  return kExitOk;
+}
+
+// A name that can only mean one folder under overlays/ and clusters/.
+bool plain_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+int remove_in(GitRepo& repo, const RemoveOptions& options, Streams streams) {
+  if (std::string state = repo.unusable_state(); !state.empty()) {
+    return system_error(streams, "cannot remove in " + repo.workdir() + ": " + state);
+  }
+  // A build in this clone at the same time would interleave its commit and files with ours.
+  std::optional<RepoLock> lock;
+  try {
+    lock.emplace(RepoLock::acquire(repo.gitdir(), std::chrono::seconds(60), streams.err));
+  } catch (const LockError& error) {
+    return system_error(streams, error.what());
+  }
+  std::vector<std::string> prefixes;
+  std::vector<std::string> names;
+  FileMap head;
+  for (const std::string& name : options.names) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    FileMap files;
+    for (std::string prefix : {"overlays/" + name + "/", "clusters/" + name + "/"}) {
+      if (plain_name(name)) files.merge(repo.read_head_tree(prefix));
+      prefixes.push_back(std::move(prefix));
+    }
+    if (files.empty()) {
+      streams.err << "synoverlay: error: no environment '" << name << "' at HEAD: neither overlays/"
+                  << name << "/ nor clusters/" << name << "/ exists; nothing was removed\n";
+      return kExitRejected;
+    }
+    names.push_back(name);
+    head.merge(files);
+  }
+
+  // Removing the folders from the work tree must not take edits nobody committed with them.
+  FileMap disk = read_owned_files(repo.workdir(), prefixes);
+  std::vector<std::string> edits = uncommitted_edits(disk, head, head);
+  if (!edits.empty()) {
+    return refuse_edits(streams, "uncommitted edits in the folders to remove:", edits,
+                        "commit or discard them first ('git restore <path>', or delete files "
+                        "git does not track); nothing was removed");
+  }
+
+  BuildOptions identity;
+  identity.author = options.author;
+  Signature author, committer;
+  std::string problem;
+  if (!choose_signatures(identity, repo, author, committer, problem)) {
+    streams.err << "synoverlay: error: " << problem << "\n";
+    return kExitUsage;
+  }
+  std::string summary = options.message;
+  if (summary.empty()) {
+    summary = "synoverlay: remove ";
+    for (std::size_t i = 0; i < names.size(); ++i) summary += (i ? ", " : "") + names[i];
+  }
+  std::string message = summary + "\n\n";
+  for (const std::string& name : names) {
+    message += "- " + name + ": overlays/" + name + "/ and clusters/" + name + "/ removed\n";
+  }
+  message += "\nSynoverlay-Version: " SYNOVERLAY_VERSION "\n";
+  if (options.verbose) {
+    streams.err << "synoverlay: committing on branch " << repo.current_branch() << "\n";
+  }
+  CommitResult result = repo.commit_owned(prefixes, {}, author, committer, message);
+  write_owned_files(repo.workdir(), prefixes, {});
+  repo.clear_pending_checkout();  // the work tree matches the commit: nothing to repair
+  streams.out << "committed " << short_id(result.commit_id) << " on " << repo.current_branch()
+              << " in " << repo.workdir() << ": " << summary << "\n";
+  print_paths(streams, result);
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_check(const CheckOptions& options, Streams streams) {
+  Loaded loaded;
+  load_all(
+      options.files, [](const std::string& path) { return path; }, loaded);
+  if (loaded.sink.has_errors() || loaded.environments.empty()) {
+    report(loaded, options.common, streams);
+    return kExitRejected;
+  }
+  std::string path = options.repo.empty() ? "." : options.repo;
+  try {
+    GitRepo repo = GitRepo::open(path, options.repo.empty());
+    return check_in(repo, options, loaded, streams);
+  } catch (const GitError& error) {
+    report(loaded, options.common, streams);
+    return system_error(streams, error.what());
+  }
+}
+
+int run_remove(const RemoveOptions& options, Streams streams) {
+  std::string path = options.repo.empty() ? "." : options.repo;
+  try {
+    GitRepo repo = GitRepo::open(path, options.repo.empty());
+    return remove_in(repo, options, streams);
+  } catch (const GitError& error) {
+    return system_error(streams, error.what());
+  } catch (const OutputError& error) {
+    return system_error(streams, error.what());
+  }
 }
 
 }  // namespace synoverlay

@@ -488,7 +488,40 @@ std::string_view to_string(Severity severity) {
   return "error";
 }
 
-void DiagnosticSink::add(Diagnostic diagnostic) { diagnostics_.push_back(std::move(diagnostic)); }
+namespace {
+
+// Control characters from a user's value are shown as escapes: printed raw, a newline
+// would forge a diagnostic line and an ESC would drive the terminal. Hints may span lines
+// on purpose (a guard's steps), and no hint quotes a value that holds a newline.
+std::string visible_controls(std::string text, bool keep_newlines) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if ((byte >= 0x20 && byte != 0x7f) || (keep_newlines && c == '\n')) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void DiagnosticSink::add(Diagnostic diagnostic) {
+  diagnostic.message = visible_controls(std::move(diagnostic.message), false);
+  diagnostic.hint = visible_controls(std::move(diagnostic.hint), true);
+  diagnostics_.push_back(std::move(diagnostic));
+}
 
 void DiagnosticSink::error(const std::string& file, SourceSpan span, std::string rule,
                            std::string message, std::string hint) {

@@ -2,11 +2,19 @@
 
 #include "git_repo.h"
 
+#include <fcntl.h>
 #include <git2.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -32,6 +40,48 @@ using BlobPtr = std::unique_ptr<git_blob, FreeWith<git_blob_free>>;
 using RefPtr = std::unique_ptr<git_reference, FreeWith<git_reference_free>>;
 using ConfigPtr = std::unique_ptr<git_config, FreeWith<git_config_free>>;
 using SignaturePtr = std::unique_ptr<git_signature, FreeWith<git_signature_free>>;
+using RemotePtr = std::unique_ptr<git_remote, FreeWith<git_remote_free>>;
+using RevwalkPtr = std::unique_ptr<git_revwalk, FreeWith<git_revwalk_free>>;
+using PackbuilderPtr = std::unique_ptr<git_packbuilder, FreeWith<git_packbuilder_free>>;
+using OdbPtr = std::unique_ptr<git_odb, FreeWith<git_odb_free>>;
+
+// A pack being written into an object database frees itself through its own function pointer.
+struct WritepackFree {
+  void operator()(git_odb_writepack* pack) const noexcept { pack->free(pack); }
+};
+using WritepackPtr = std::unique_ptr<git_odb_writepack, WritepackFree>;
+
+// git_strarray as libgit2 fills it in (remote names), owned until disposed.
+class StrArray {
+ public:
+  StrArray() = default;
+  StrArray(const StrArray&) = delete;
+  StrArray& operator=(const StrArray&) = delete;
+  ~StrArray() { git_strarray_dispose(&array_); }
+
+  git_strarray* get() { return &array_; }
+  std::vector<std::string> strings() const {
+    return std::vector<std::string>(array_.strings, array_.strings + array_.count);
+  }
+
+ private:
+  git_strarray array_{nullptr, 0};
+};
+
+// A git_strarray view of strings the caller keeps alive, for passing lists into libgit2.
+class StrList {
+ public:
+  explicit StrList(const std::vector<std::string>& strings) {
+    for (const std::string& text : strings) pointers_.push_back(const_cast<char*>(text.c_str()));
+    array_ = {pointers_.data(), pointers_.size()};
+  }
+  const git_strarray* get() const { return &array_; }
+  git_strarray value() const { return array_; }
+
+ private:
+  std::vector<char*> pointers_;
+  git_strarray array_{nullptr, 0};
+};
 
 // git_buf is a value, not a handle, so it gets its own owner.
 class Buffer {
@@ -346,6 +396,456 @@ constexpr StateText kStateTexts[] = {
      "'git am --abort')"},
 };
 
+// The id that 40 hex digits name.
+git_oid parse_id(const std::string& hex) {
+  git_oid id;
+  if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&id, hex.c_str()) < 0) {
+    throw GitError("'" + hex + "' is not a commit id");
+  }
+  return id;
+}
+
+// Points `branch` at `new_id` only if it still points where it did when it was read, the
+// compare-and-swap that keeps a concurrent commit from being lost.
+void swap_branch(git_repository* repo, const BranchTip& branch, const git_oid& new_id,
+                 const std::string& reflog) {
+  const char* name = branch.ref.c_str();
+  git_reference* raw = nullptr;
+  int rc = branch.commit ? git_reference_create_matching(&raw, repo, name, &new_id, 1,
+                                                         &*branch.commit, reflog.c_str())
+                         : git_reference_create(&raw, repo, name, &new_id, 0, reflog.c_str());
+  RefPtr ref(raw);
+  if (rc == GIT_EMODIFIED || (!branch.commit && rc == GIT_EEXISTS)) {
+    throw GitError("the branch '" + short_branch(branch.ref) +
+                   "' moved while synoverlay was committing; run the build again");
+  }
+  check(rc, "moving the branch '" + short_branch(branch.ref) + "' to " + to_hex(new_id));
+}
+
+TreePtr empty_tree(git_repository* repo) {
+  IndexPtr index = index_of_tree(nullptr);
+  git_oid id;
+  check(git_index_write_tree_to(&id, index.get(), repo), "writing the empty tree");
+  git_tree* raw = nullptr;
+  check(git_tree_lookup(&raw, repo, &id), "reading the empty tree");
+  return TreePtr(raw);
+}
+
+// The tree of commit `hex`, or null when the commit is not in the repository.
+TreePtr tree_of_commit_if_present(git_repository* repo, const std::string& hex) {
+  git_oid id = parse_id(hex);
+  git_commit* raw = nullptr;
+  if (git_commit_lookup(&raw, repo, &id) < 0) return nullptr;
+  CommitPtr commit(raw);
+  return commit_tree(commit.get());
+}
+
+// Every file of `tree` under `prefixes`, with its id and mode.
+std::map<std::string, EntryState> tree_entries(const git_tree* tree,
+                                               const std::vector<std::string>& prefixes) {
+  IndexPtr index = index_of_tree(tree);
+  std::map<std::string, EntryState> entries;
+  for (std::size_t i = 0; i < git_index_entrycount(index.get()); ++i) {
+    const git_index_entry* entry = git_index_get_byindex(index.get(), i);
+    if (owned(entry->path, prefixes)) entries[entry->path] = {entry->id, entry->mode};
+  }
+  return entries;
+}
+
+bool same_entry(const EntryState& a, const EntryState& b) {
+  return a.mode == b.mode && git_oid_equal(&a.id, &b.id);
+}
+
+// Paths under `prefixes` whose id or mode differs between the trees, or that only one has.
+std::vector<std::string> changed_paths(const git_tree* from, const git_tree* to,
+                                       const std::vector<std::string>& prefixes) {
+  std::map<std::string, EntryState> before = tree_entries(from, prefixes);
+  std::map<std::string, EntryState> after = tree_entries(to, prefixes);
+  std::vector<std::string> changed;
+  for (const auto& [path, state] : after) {
+    auto old = before.find(path);
+    if (old == before.end() || !same_entry(old->second, state)) changed.push_back(path);
+  }
+  for (const auto& [path, state] : before) {
+    if (!after.contains(path)) changed.push_back(path);
+  }
+  std::sort(changed.begin(), changed.end());
+  return changed;
+}
+
+enum class CheckoutMode {
+  dry_run,  // change nothing; report the files that block the update
+  safe,     // update, refusing everything when a file the user changed is in the way
+  repair,   // update what can be updated, leave files the user changed as they are
+};
+
+int collect_path(git_checkout_notify_t, const char* path, const git_diff_file*,
+                 const git_diff_file*, const git_diff_file*, void* payload) {
+  static_cast<std::vector<std::string>*>(payload)->emplace_back(path);
+  return 0;
+}
+
+// Updates the work tree and index from `from` to `to` the way git does when it moves a
+// branch: only files that still hold `from`'s content are touched. `paths` limits the update
+// to those files (all when empty). Returns the blocking files for a dry run, else the files
+// written.
+std::vector<std::string> checkout(git_repository* repo, git_tree* from, const git_tree* to,
+                                  const std::vector<std::string>& paths, CheckoutMode mode) {
+  std::vector<std::string> reported;
+  git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
+  options.checkout_strategy = GIT_CHECKOUT_SAFE;
+  options.notify_flags = GIT_CHECKOUT_NOTIFY_UPDATED;
+  if (mode == CheckoutMode::dry_run) {
+    options.checkout_strategy |= GIT_CHECKOUT_DRY_RUN;
+    options.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
+  }
+  if (mode == CheckoutMode::repair) options.checkout_strategy |= GIT_CHECKOUT_ALLOW_CONFLICTS;
+  options.notify_cb = collect_path;
+  options.notify_payload = &reported;
+  options.baseline = from;
+  StrList list(paths);
+  if (!paths.empty()) {
+    options.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+    options.paths = list.value();
+  }
+  int rc = git_checkout_tree(repo, reinterpret_cast<const git_object*>(to), &options);
+  if (mode == CheckoutMode::dry_run) {
+    if (rc == GIT_ECONFLICT) return reported;
+    check(rc, "checking which files a checkout would change");
+    return {};
+  }
+  check(rc, "updating the work tree");
+  return reported;
+}
+
+// Index entries among `paths` that still hold `from`'s version get `to`'s: a checkout leaves
+// the entry of a file alone when the work tree already held the new bytes.
+void repair_index(git_repository* repo, const git_tree* from, const git_tree* to,
+                  const std::vector<std::string>& paths) {
+  std::map<std::string, EntryState> before = tree_entries(from, paths);
+  std::map<std::string, EntryState> after = tree_entries(to, paths);
+  git_index* raw = nullptr;
+  check(git_repository_index(&raw, repo), "opening the repository's index");
+  IndexPtr index(raw);
+  check(git_index_read(index.get(), 0), "reading the repository's index");
+
+  bool changed = false;
+  for (const std::string& path : paths) {
+    const git_index_entry* current = git_index_get_bypath(index.get(), path.c_str(), 0);
+    auto old = before.find(path);
+    bool holds_old =
+        old == before.end()
+            ? current == nullptr
+            : current != nullptr && same_entry({current->id, current->mode}, old->second);
+    if (!holds_old) continue;
+    auto now = after.find(path);
+    if (now == after.end()) {
+      check(git_index_remove_bypath(index.get(), path.c_str()), "removing '" + path + "'");
+    } else {
+      git_index_entry entry{};
+      entry.path = path.c_str();
+      entry.id = now->second.id;
+      entry.mode = now->second.mode;
+      check(git_index_add(index.get(), &entry), "setting '" + path + "' in the index");
+    }
+    changed = true;
+  }
+  if (changed) check(git_index_write(index.get()), "writing the repository's index");
+}
+
+constexpr const char* kPendingNote = "synoverlay-checkout";
+
+std::string git_path(git_repository* repo, std::string_view name) {
+  return strip_trailing_slash(git_repository_path(repo)) + "/" + std::string(name);
+}
+
+// Writes `text` to `path` through a temporary file and a rename, flushed to disk first, so
+// the file is either the old one or the whole new one.
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  for (std::size_t done = 0; ok && done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string reason = std::strerror(errno);
+    ::unlink(temp.c_str());
+    throw GitError("writing '" + path + "': " + reason);
+  }
+}
+
+void note_pending(git_repository* repo, const PendingCheckout& pending) {
+  std::string text = "synoverlay pending checkout\npid " + std::to_string(pending.pid) + "\nfrom " +
+                     pending.from + "\nto " + pending.to + "\n";
+  for (const std::string& prefix : pending.prefixes) text += "prefix " + prefix + "\n";
+  write_file_atomically(git_path(repo, kPendingNote), text);
+}
+
+// The folder holding the repository at or above `path`, for messages.
+std::string repository_folder(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path current = std::filesystem::absolute(path, ec).lexically_normal();
+  if (!current.has_filename()) current = current.parent_path();  // "/repo/." became "/repo/"
+  while (!current.empty()) {
+    if (std::filesystem::exists(current / ".git", ec)) return current.string();
+    if (std::filesystem::exists(current / "HEAD", ec) &&
+        std::filesystem::is_directory(current / "objects", ec)) {
+      return current.string();
+    }
+    if (current == current.parent_path()) break;
+    current = current.parent_path();
+  }
+  return path;
+}
+
+std::string owner_problem(const std::string& path) {
+  std::string folder = repository_folder(path);
+  std::string owner = "another user";
+  struct stat info {};
+  if (::stat(folder.c_str(), &info) == 0) {
+    const passwd* user = ::getpwuid(info.st_uid);
+    owner = (user ? "user '" + std::string(user->pw_name) + "'" : std::string("another user")) +
+            " (uid " + std::to_string(info.st_uid) + ")";
+  }
+  return "the repository '" + folder + "' belongs to " + owner +
+         ", and git refuses to work in another user's repository because its configuration " +
+         "could run that user's commands; run synoverlay as that user, or, if you trust it, " +
+         "run 'git config --global --add safe.directory " + folder + "'";
+}
+
+// --- remotes ---
+
+// The folder a remote URL names when git reaches it as a local path (file://, an absolute or
+// a relative path), or empty for network URLs (scheme://, or scp-like host:path). A relative
+// path counts from `base`, the work tree, as it does for git.
+std::string local_remote_path(const std::string& url, const std::string& base) {
+  std::string path;
+  if (url.starts_with("file://")) {
+    path = url.substr(7);
+  } else if (url.find("://") != std::string::npos) {
+    return {};
+  } else {
+    std::size_t colon = url.find(':');
+    if (colon != std::string::npos && url.find('/') > colon) return {};
+    path = url;
+  }
+  if (path.empty()) return {};
+  std::filesystem::path full(path);
+  if (full.is_relative()) full = std::filesystem::path(base) / full;
+  return strip_trailing_slash(full.lexically_normal().c_str());
+}
+
+RemotePtr lookup_remote(git_repository* repo, const std::string& name) {
+  git_remote* raw = nullptr;
+  int rc = git_remote_lookup(&raw, repo, name.c_str());
+  RemotePtr remote(raw);
+  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
+    StrArray names;
+    check(git_remote_list(names.get(), repo), "listing the remotes");
+    std::string known;
+    for (const std::string& each : names.strings()) known += (known.empty() ? "" : ", ") + each;
+    throw GitError("the repository has no remote '" + name + "' (" +
+                   (known.empty() ? std::string("it has none") : "it has: " + known) +
+                   "); add it with 'git remote add " + name + " URL', or name one with --remote");
+  }
+  check(rc, "reading the remote '" + name + "'");
+  return remote;
+}
+
+// What the credential callback has offered so far: libgit2 asks again after a refusal, and
+// offering the same thing twice would go on forever.
+struct CredentialState {
+  const Credentials* given = nullptr;
+  bool offered_key = false;
+  bool offered_token = false;
+  bool offered_name = false;
+};
+
+int offer_credential(git_credential** out, const char* /*url*/, const char* user_from_url,
+                     unsigned int allowed, void* payload) {
+  CredentialState& state = *static_cast<CredentialState*>(payload);
+  const Credentials& given = *state.given;
+  std::string ssh_user = user_from_url && *user_from_url ? user_from_url : "git";
+
+  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !state.offered_key) {
+    state.offered_key = true;
+    if (given.ssh_key.empty()) return git_credential_ssh_key_from_agent(out, ssh_user.c_str());
+    std::string public_key = given.ssh_key + ".pub";
+    bool has_public = ::access(public_key.c_str(), R_OK) == 0;
+    return git_credential_ssh_key_new(
+        out, ssh_user.c_str(), has_public ? public_key.c_str() : nullptr, given.ssh_key.c_str(),
+        given.ssh_passphrase.empty() ? nullptr : given.ssh_passphrase.c_str());
+  }
+  if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !given.token.empty() &&
+      !state.offered_token) {
+    state.offered_token = true;
+    return git_credential_userpass_plaintext_new(out, given.user.c_str(), given.token.c_str());
+  }
+  if ((allowed & GIT_CREDENTIAL_USERNAME) && !state.offered_name) {
+    state.offered_name = true;
+    return git_credential_username_new(out, ssh_user.c_str());
+  }
+
+  std::string why;
+  if (state.offered_key) {
+    why = given.ssh_key.empty() ? "the remote refused the SSH agent's keys (is SSH_AUTH_SOCK set?)"
+                                : "the remote refused the SSH key '" + given.ssh_key + "'";
+  } else if (state.offered_token) {
+    why = "the remote refused the token from SYNOVERLAY_GIT_TOKEN for user '" + given.user + "'";
+  } else if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+    why = "the remote asks for a user name and password; set SYNOVERLAY_GIT_TOKEN";
+  } else {
+    why = "the remote asks for credentials synoverlay cannot give";
+  }
+  git_error_set_str(GIT_ERROR_NET, ("authentication failed: " + why).c_str());
+  return GIT_EAUTH;
+}
+
+// What a push learns through libgit2's callbacks.
+struct PushState {
+  CredentialState credentials;
+  std::string ref;       // "refs/heads/<branch>" on the remote
+  git_oid expected{};    // zero when the branch must not exist yet
+  std::string moved_to;  // set when the remote's branch was not where it was expected
+  std::string refused;   // the remote's reason, when it refused the update
+};
+
+int check_remote_value(const git_push_update** updates, std::size_t count, void* payload) {
+  PushState& state = *static_cast<PushState*>(payload);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (state.ref != updates[i]->dst_refname) continue;
+    if (git_oid_equal(&updates[i]->src, &state.expected)) continue;
+    state.moved_to = to_hex(updates[i]->src);
+    git_error_set_str(GIT_ERROR_REFERENCE, "the remote branch moved");
+    return GIT_EUSER;
+  }
+  return 0;
+}
+
+int record_refusal(const char* refname, const char* status, void* payload) {
+  PushState& state = *static_cast<PushState*>(payload);
+  if (status != nullptr && state.ref == refname) state.refused = status;
+  return 0;
+}
+
+int append_to_pack(void* data, std::size_t size, void* payload) {
+  auto* sink = static_cast<std::pair<git_odb_writepack*, git_indexer_progress*>*>(payload);
+  return sink->first->append(sink->first, data, size, sink->second);
+}
+
+// Writes the objects of `tip` that `known` (the remote's tip, may be null) does not reach into
+// the object database of `remote`.
+void copy_objects(git_repository* local, git_repository* remote, const git_oid& tip,
+                  const git_oid* known) {
+  git_revwalk* raw_walk = nullptr;
+  check(git_revwalk_new(&raw_walk, local), "walking the commits to push");
+  RevwalkPtr walk(raw_walk);
+  check(git_revwalk_push(walk.get(), &tip), "walking the commits to push");
+  if (known) check(git_revwalk_hide(walk.get(), known), "walking the commits to push");
+
+  git_packbuilder* raw_pack = nullptr;
+  check(git_packbuilder_new(&raw_pack, local), "packing the objects to push");
+  PackbuilderPtr pack(raw_pack);
+  check(git_packbuilder_insert_walk(pack.get(), walk.get()), "packing the objects to push");
+  if (git_packbuilder_object_count(pack.get()) == 0) return;
+
+  git_odb* raw_odb = nullptr;
+  check(git_repository_odb(&raw_odb, remote), "opening the remote's object database");
+  OdbPtr odb(raw_odb);
+  git_odb_writepack* raw_writer = nullptr;
+  check(git_odb_write_pack(&raw_writer, odb.get(), nullptr, nullptr),
+        "writing objects into the remote");
+  WritepackPtr writer(raw_writer);
+  git_indexer_progress progress{};
+  std::pair<git_odb_writepack*, git_indexer_progress*> sink{writer.get(), &progress};
+  check(git_packbuilder_foreach(pack.get(), append_to_pack, &sink),
+        "writing objects into the remote");
+  check(writer->commit(writer.get(), &progress), "writing objects into the remote");
+}
+
+// A push to a repository on this machine. libgit2's local transport would write the remote
+// reference without comparing its old value, so two pushes at once could lose one; here the
+// objects are copied first and the reference is then compared and swapped under its lock
+// file, which git itself honours too.
+PushResult push_to_path(git_repository* local, const std::string& path, const std::string& ref,
+                        const git_oid& tip, const std::string& expected) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) < 0) {
+    RepoPtr ignored(raw);
+    return {PushOutcome::failed,
+            "cannot open the remote repository '" + path + "': " + last_error_message()};
+  }
+  RepoPtr remote(raw);
+  if (!git_repository_is_bare(remote.get()) && head_branch_ref(remote.get()) == ref) {
+    return {PushOutcome::failed, "'" + path + "' is not a bare repository and has '" +
+                                     short_branch(ref) +
+                                     "' checked out; git refuses to update a checked-out "
+                                     "branch, and so does synoverlay: push to a bare repository"};
+  }
+
+  std::optional<git_oid> known;
+  if (!expected.empty()) known = parse_id(expected);
+  if (known && !git_oid_equal(&*known, &tip) &&
+      git_graph_descendant_of(local, &tip, &*known) != 1) {
+    return {PushOutcome::rejected, "not a fast-forward of the remote branch"};
+  }
+  copy_objects(local, remote.get(), tip, known ? &*known : nullptr);
+
+  git_reference* raw_ref = nullptr;
+  std::string reflog = "synoverlay: push";
+  int rc = known
+               ? git_reference_create_matching(&raw_ref, remote.get(), ref.c_str(), &tip, 1,
+                                               &*known, reflog.c_str())
+               : git_reference_create(&raw_ref, remote.get(), ref.c_str(), &tip, 0, reflog.c_str());
+  RefPtr updated(raw_ref);
+  if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+    return {PushOutcome::rejected, "the remote branch moved since synoverlay fetched it"};
+  }
+  if (rc == GIT_ELOCKED || (rc < 0 && last_error_message().find(".lock") != std::string::npos)) {
+    return {PushOutcome::rejected,
+            "the remote branch is locked by another push: " + last_error_message()};
+  }
+  if (rc < 0) return {PushOutcome::failed, "updating the remote branch: " + last_error_message()};
+  return {PushOutcome::pushed, {}};
+}
+
+// A push over the network (git://, ssh, https): git's receive-pack compares the branch's old
+// value itself, and push_negotiation stops the push before any upload when the branch is no
+// longer where synoverlay fetched it.
+PushResult push_to_network(git_remote* remote, const std::string& local_ref, const std::string& ref,
+                           const std::string& expected, const Credentials& credentials) {
+  PushState state;
+  state.credentials.given = &credentials;
+  state.ref = ref;
+  if (!expected.empty()) state.expected = parse_id(expected);
+
+  git_push_options options = GIT_PUSH_OPTIONS_INIT;
+  options.callbacks.credentials = offer_credential;
+  options.callbacks.push_negotiation = check_remote_value;
+  options.callbacks.push_update_reference = record_refusal;
+  options.callbacks.payload = &state;
+  std::vector<std::string> refspecs = {local_ref + ":" + ref};
+  StrList specs(refspecs);
+  int rc = git_remote_push(remote, specs.get(), &options);
+
+  if (!state.moved_to.empty()) {
+    return {PushOutcome::rejected, "the remote branch moved since synoverlay fetched it (to " +
+                                       state.moved_to.substr(0, 12) + ")"};
+  }
+  if (rc == GIT_ENONFASTFORWARD) {
+    return {PushOutcome::rejected, "not a fast-forward: the remote branch moved"};
+  }
+  if (rc < 0) return {PushOutcome::failed, last_error_message()};
+  if (!state.refused.empty()) return {PushOutcome::rejected, "the remote said: " + state.refused};
+  return {PushOutcome::pushed, {}};
+}
+
 }  // namespace
 
 struct GitRepo::Impl {
@@ -405,18 +905,7 @@ void GitRepo::Impl::move_branch(const BranchTip& branch, const git_oid& new_id,
   std::string reflog =
       "synoverlay: " + std::string(git_commit_summary(lookup_commit(repo_.get(), new_id).get()));
   ReflogIdentity identity(repo_.get(), committer);
-  const char* name = branch.ref.c_str();
-  git_reference* raw = nullptr;
-  int rc = branch.commit
-               ? git_reference_create_matching(&raw, repo_.get(), name, &new_id, 1, &*branch.commit,
-                                               reflog.c_str())
-               : git_reference_create(&raw, repo_.get(), name, &new_id, 0, reflog.c_str());
-  RefPtr ref(raw);
-  if (rc == GIT_EMODIFIED || (!branch.commit && rc == GIT_EEXISTS)) {
-    throw GitError("the branch '" + short_branch(branch.ref) +
-                   "' moved while synoverlay was committing; run the build again");
-  }
-  check(rc, "moving the branch '" + short_branch(branch.ref) + "' to " + to_hex(new_id));
+  swap_branch(repo_.get(), branch, new_id, reflog);
 }
 
 IndexPtr GitRepo::Impl::open_index_for_update() {
@@ -474,18 +963,26 @@ GitRepo::GitRepo(GitRepo&&) noexcept = default;
 GitRepo& GitRepo::operator=(GitRepo&&) noexcept = default;
 GitRepo::~GitRepo() = default;
 
-GitRepo GitRepo::open(const std::string& path) {
+GitRepo GitRepo::open(const std::string& path, bool search_upwards) {
   ensure_libgit2();
   git_repository* raw = nullptr;
-  int rc = git_repository_open_ext(&raw, path.c_str(), 0, nullptr);
+  unsigned flags = search_upwards ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH;
+  int rc = git_repository_open_ext(&raw, path.c_str(), flags, nullptr);
   RepoPtr repo(raw);
+  // libgit2 1.5.1 reports a repository of another user as "config value 'safe.directory' was
+  // not found" with GIT_ENOTFOUND; later releases say GIT_EOWNER.
+  if (rc == GIT_EOWNER ||
+      (rc == GIT_ENOTFOUND && last_error_message().find("safe.directory") != std::string::npos)) {
+    throw GitRefused(owner_problem(path));
+  }
   if (rc == GIT_ENOTFOUND) {
-    throw GitError("not a git repository: '" + path + "' (nor any folder above it)");
+    throw GitError("not a git repository: '" + path + "'" +
+                   (search_upwards ? " (nor any folder above it)" : ""));
   }
   check(rc, "opening the repository at '" + path + "'");
   if (git_repository_is_bare(repo.get())) {
-    throw GitError("'" + strip_trailing_slash(git_repository_path(repo.get())) +
-                   "' is a bare repository; synoverlay needs one with a work tree");
+    throw GitRefused("'" + strip_trailing_slash(git_repository_path(repo.get())) +
+                     "' is a bare repository; synoverlay needs one with a work tree");
   }
   return GitRepo(std::make_unique<Impl>(Impl{std::move(repo)}));
 }
@@ -522,6 +1019,10 @@ std::string GitRepo::unusable_state() const {
 
   int detached = check(git_repository_head_detached(impl_->repo_.get()), "reading HEAD");
   if (detached == 1) return "HEAD is detached; check out a branch first, e.g. 'git switch main'";
+
+  // Checked here too, so a build refuses before it writes anything, not at its last step.
+  std::string index = git_path(impl_->repo_.get(), "index");
+  if (file_exists(index + ".lock")) return lock_problem(index);
   return {};
 }
 
@@ -600,7 +1101,17 @@ CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixe
 
   git_oid commit_id = impl_->create_commit(tree_id, parent.get(), author, committer, message);
   IndexPtr index = impl_->open_index_for_update();
-  impl_->move_branch(branch, commit_id, committer);
+  // Noted before the branch moves: a build killed between here and the written work tree
+  // leaves HEAD ahead of the index and the files, and the next build finishes the update.
+  PendingCheckout pending{branch.commit ? to_hex(*branch.commit) : std::string(), to_hex(commit_id),
+                          owned_prefixes, static_cast<long>(::getpid())};
+  note_pending(repo, pending);
+  try {
+    impl_->move_branch(branch, commit_id, committer);
+  } catch (const GitError&) {
+    clear_pending_checkout();
+    throw;
+  }
   impl_->update_index(index.get(), owned_prefixes, files, staged.after, commit_id);
   result.committed = true;
   result.commit_id = to_hex(commit_id);
@@ -635,6 +1146,189 @@ std::string GitRepo::blob_id(std::string_view content) {
   git_oid id;
   check(git_odb_hash(&id, content.data(), content.size(), GIT_OBJECT_BLOB), "hashing a blob");
   return to_hex(id);
+}
+
+std::string GitRepo::remote_url(const std::string& name) const {
+  RemotePtr remote = lookup_remote(impl_->repo_.get(), name);
+  const char* url = git_remote_pushurl(remote.get());
+  if (url == nullptr) url = git_remote_url(remote.get());
+  return url ? url : "";
+}
+
+std::string GitRepo::fetch_branch(const std::string& name, const std::string& branch,
+                                  const Credentials& credentials) {
+  git_repository* repo = impl_->repo_.get();
+  RemotePtr remote = lookup_remote(repo, name);
+  const char* url = git_remote_url(remote.get());
+  // libgit2 would take a relative path from the current folder; git takes it from the work
+  // tree, so the remote is reached through an anonymous one at the absolute path.
+  std::string local = local_remote_path(url ? url : "", workdir());
+  if (!local.empty()) {
+    git_remote* raw = nullptr;
+    check(git_remote_create_anonymous(&raw, repo, local.c_str()),
+          "reaching the remote '" + name + "' at '" + local + "'");
+    remote.reset(raw);
+  }
+
+  CredentialState state;
+  state.given = &credentials;
+  git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
+  options.callbacks.credentials = offer_credential;
+  options.callbacks.payload = &state;
+  options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+  options.update_fetchhead = 0;
+  std::vector<std::string> refspecs = {"+refs/heads/" + branch + ":refs/remotes/" + name + "/" +
+                                       branch};
+  StrList specs(refspecs);
+  std::string reflog = "synoverlay: fetch " + name;
+  check(git_remote_fetch(remote.get(), specs.get(), &options, reflog.c_str()),
+        "fetching '" + branch + "' from '" + name + "'");
+
+  // The advertisement, not the tracking branch, says what the remote holds: a tracking branch
+  // outlives a branch deleted on the remote.
+  const git_remote_head** heads = nullptr;
+  std::size_t count = 0;
+  check(git_remote_ls(&heads, &count, remote.get()), "listing the branches of '" + name + "'");
+  std::string wanted = "refs/heads/" + branch;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (wanted == heads[i]->name) return to_hex(heads[i]->oid);
+  }
+  return {};
+}
+
+MissingCommits GitRepo::commits_not_in(const std::string& base, std::size_t limit) const {
+  git_repository* repo = impl_->repo_.get();
+  MissingCommits missing;
+  std::optional<git_oid> head = ref_target(repo, "HEAD");
+  if (!head) return missing;
+
+  git_revwalk* raw = nullptr;
+  check(git_revwalk_new(&raw, repo), "walking the history");
+  RevwalkPtr walk(raw);
+  check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME),
+        "walking the history");
+  check(git_revwalk_push(walk.get(), &*head), "walking the history");
+  if (!base.empty()) {
+    git_oid hidden = parse_id(base);
+    check(git_revwalk_hide(walk.get(), &hidden), "walking the history");
+  }
+  git_oid id;
+  int rc = 0;
+  while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+    ++missing.total;
+    if (missing.listed.size() >= limit) continue;
+    CommitPtr commit = lookup_commit(repo, id);
+    const char* summary = git_commit_summary(commit.get());
+    missing.listed.push_back(to_hex(id).substr(0, 12) + " " + (summary ? summary : ""));
+  }
+  if (rc != GIT_ITEROVER) check(rc, "walking the history");
+  return missing;
+}
+
+void GitRepo::move_branch_keeping_changes(const std::string& target) {
+  git_repository* repo = impl_->repo_.get();
+  std::string head_ref = head_branch_ref(repo);
+  if (head_ref.empty()) throw GitError("HEAD is detached; check out a branch first");
+  BranchTip branch = read_branch(repo, head_ref);
+  git_oid target_id = parse_id(target);
+  if (branch.commit && git_oid_equal(&*branch.commit, &target_id)) return;
+
+  TreePtr from =
+      branch.commit ? commit_tree(lookup_commit(repo, *branch.commit).get()) : empty_tree(repo);
+  TreePtr to = commit_tree(lookup_commit(repo, target_id).get());
+  std::vector<std::string> blocking =
+      checkout(repo, from.get(), to.get(), {}, CheckoutMode::dry_run);
+  if (!blocking.empty()) {
+    std::string list;
+    for (const std::string& path : blocking) list += (list.empty() ? "'" : ", '") + path + "'";
+    throw GitError("moving '" + short_branch(branch.ref) + "' to " + target.substr(0, 12) +
+                   " would overwrite changes nobody committed in " + list +
+                   "; commit or discard them ('git stash'), then run again");
+  }
+
+  PendingCheckout pending{branch.commit ? to_hex(*branch.commit) : std::string(),
+                          target,
+                          {""},
+                          static_cast<long>(::getpid())};
+  note_pending(repo, pending);
+  swap_branch(repo, branch, target_id, "synoverlay: reset to " + target);
+  checkout(repo, from.get(), to.get(), {}, CheckoutMode::safe);
+  repair_index(repo, from.get(), to.get(), changed_paths(from.get(), to.get(), {""}));
+  clear_pending_checkout();
+}
+
+PushResult GitRepo::push_head(const std::string& name, const std::string& branch,
+                              const std::string& expected, const Credentials& credentials) {
+  git_repository* repo = impl_->repo_.get();
+  std::string head_ref = head_branch_ref(repo);
+  if (head_ref.empty()) throw GitError("HEAD is detached; check out a branch first");
+  BranchTip tip = read_branch(repo, head_ref);
+  if (!tip.commit) throw GitError("the branch '" + short_branch(tip.ref) + "' has no commit yet");
+  std::string ref = "refs/heads/" + branch;
+
+  RemotePtr remote = lookup_remote(repo, name);
+  const char* push_url = git_remote_pushurl(remote.get());
+  if (push_url == nullptr) push_url = git_remote_url(remote.get());
+  std::string local = local_remote_path(push_url ? push_url : "", workdir());
+  if (local.empty()) return push_to_network(remote.get(), tip.ref, ref, expected, credentials);
+
+  PushResult result = push_to_path(repo, local, ref, *tip.commit, expected);
+  if (result.outcome == PushOutcome::pushed) {
+    // git_remote_push updates the tracking branch itself; this path has to.
+    std::string tracking = "refs/remotes/" + name + "/" + branch;
+    git_reference* raw = nullptr;
+    check(git_reference_create(&raw, repo, tracking.c_str(), &*tip.commit, 1, "synoverlay: push"),
+          "updating '" + tracking + "'");
+    RefPtr ignored(raw);
+  }
+  return result;
+}
+
+std::optional<PendingCheckout> GitRepo::pending_checkout() const {
+  std::ifstream in(git_path(impl_->repo_.get(), kPendingNote));
+  if (!in) return std::nullopt;
+  std::string line;
+  if (!std::getline(in, line) || line != "synoverlay pending checkout") return std::nullopt;
+  PendingCheckout pending;
+  while (std::getline(in, line)) {
+    std::size_t space = line.find(' ');
+    std::string key = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    if (key == "pid") pending.pid = std::atol(value.c_str());
+    if (key == "from") pending.from = value;
+    if (key == "to") pending.to = value;
+    if (key == "prefix") pending.prefixes.push_back(value);
+  }
+  // A note cut short is no note: it is written through a rename, so this is someone else's.
+  if (pending.to.size() != GIT_OID_HEXSZ || pending.prefixes.empty()) return std::nullopt;
+  return pending;
+}
+
+std::vector<std::string> GitRepo::finish_checkout(const PendingCheckout& pending) {
+  git_repository* repo = impl_->repo_.get();
+  std::vector<std::string> written;
+  std::optional<git_oid> head = ref_target(repo, "HEAD");
+  if (head && to_hex(*head) == pending.to) {
+    TreePtr to = head_tree(repo);
+    TreePtr from =
+        pending.from.empty() ? empty_tree(repo) : tree_of_commit_if_present(repo, pending.from);
+    if (from) {
+      std::vector<std::string> changed = changed_paths(from.get(), to.get(), pending.prefixes);
+      if (!changed.empty()) {
+        written = checkout(repo, from.get(), to.get(), changed, CheckoutMode::repair);
+        repair_index(repo, from.get(), to.get(), changed);
+      }
+    }
+  }
+  clear_pending_checkout();
+  return written;
+}
+
+void GitRepo::clear_pending_checkout() {
+  std::string path = git_path(impl_->repo_.get(), kPendingNote);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw GitError("removing '" + path + "': " + std::strerror(errno));
+  }
 }
 
 }  // namespace synoverlay

@@ -662,6 +662,26 @@ run so no-such-command
 expect_rc 2 "an unknown command"
 
 # ---------------------------------------------------------------------------------------
+echo "# machine formats print one document on stdout"
+
+fresh_build json-format "$PROD"
+sed '0,/^storage = "200Gi"/s//storage = "300Gi"/' "$PROD" >"$WORK/grown.toml"
+run so build "$WORK/grown.toml" --repo "$REPO" --format json
+expect_rc 1 "a guard refuses under --format json"
+expect "stdout is exactly one JSON document, holding the guard's error" python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert [d["rule"] for d in doc["diagnostics"]] == ["guard-storage-growth"], doc
+assert doc["errors"] == 1' "$OUT"
+run so build "$WORK/grown.toml" --repo "$REPO" --format json --accept-storage-growth
+expect_rc 0 "the accepted change builds under --format json"
+expect "stdout is one empty JSON document" python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc == {"version": 1, "diagnostics": [], "errors": 0, "warnings": 0}, doc' "$OUT"
+expect "what the build did goes to stderr" grep -q '^committed ' "$ERR"
+
+# ---------------------------------------------------------------------------------------
 echo "# every repository made here is sound"
 
 for git_dir in "$WORK"/*/.git; do
