@@ -3,8 +3,11 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 #include <vector>
+
+#include "toml_depth.h"
 
 namespace synoverlay {
 namespace {
@@ -34,6 +37,9 @@ struct LoadContext {
   const std::string& path;
   std::string_view text;
   DiagnosticSink& sink;
+  // Dotted names of keys that are present but of the wrong type: reported once, never
+  // again as missing.
+  std::set<std::string, std::less<>> mistyped;
 
   // The characters of the file covered by `span` when it lies on one line.
   std::string_view source_of(SourceSpan span) const {
@@ -50,6 +56,62 @@ struct LoadContext {
     return text.substr(begin, end - begin);
   }
 };
+
+constexpr std::string_view kTopLevel = "the top level";
+
+// Where a key that is unknown in table `where` does belong, for the hint of an unknown key:
+// keys put under the wrong header are a common mistake, since a key written after a
+// [table] header belongs to that table.
+std::string elsewhere_hint(std::string_view key, std::string_view where) {
+  static constexpr std::string_view kTopKeys[] = {"name",          "namespace", "version",
+                                                  "cluster_domain", "storage_class",
+                                                  "registry",      "pull_secret"};
+  static constexpr std::string_view kServiceKeys[] = {"storage", "digest", "requests", "limits",
+                                                      "config"};
+  struct Home {
+    std::string_view key;
+    std::string_view table;
+  };
+  static constexpr Home kHomes[] = {
+      {"network", "[aha]"},           {"enabled", "[optic]"},
+      {"netloc", "[optic]"},          {"ingress", "[optic]"},
+      {"class", "[optic.ingress]"},   {"tls_secret", "[optic.ingress]"},
+      {"image", "[provisioning]"},    {"timeout", "[provisioning]"},
+      {"retries", "[provisioning]"},  {"engine", "[gitops]"},
+      {"repo_url", "[gitops]"},       {"revision", "[gitops]"},
+      {"path", "[gitops]"},           {"argocd_namespace", "[gitops]"},
+      {"project", "[gitops]"},        {"flux_namespace", "[gitops]"},
+      {"interval", "[gitops]"},
+  };
+  auto in = [key](const auto& list) {
+    return std::find(std::begin(list), std::end(list), key) != std::end(list);
+  };
+  std::string quoted_key = "'" + std::string(key) + "'";
+  bool synapse_table = where == "[aha]" || where == "[axon]" || where == "[jsonstor]" ||
+                       where == "[cortex]";
+
+  if (synapse_table && (key == "version" || key == "pull_secret")) {
+    return "the top-level " + quoted_key + " applies to every Synapse service; only [optic] "
+           "has one of its own";
+  }
+  if (where != kTopLevel && in(kTopKeys)) {
+    return quoted_key + " is a top-level key; move it above the first [table] header, since a "
+           "key written after a header belongs to that table";
+  }
+  if (where == kTopLevel && in(kServiceKeys)) {
+    return quoted_key + " belongs under a service table such as [cortex]";
+  }
+  if (key == "cpu" || key == "memory") {
+    return quoted_key + " belongs in a requests or limits table, such as requests = { " +
+           std::string(key) + " = \"" + (key == "cpu" ? "500m" : "1Gi") + "\" }";
+  }
+  for (const Home& home : kHomes) {
+    if (home.key == key && home.table != where) {
+      return quoted_key + " belongs under " + std::string(home.table);
+    }
+  }
+  return {};
+}
 
 // Reads the keys of one table, remembers which keys it was asked for, and reports the
 // others as unknown with the closest known key.
@@ -105,6 +167,13 @@ class TableReader {
       });
       if (digits) hint = "write it without quotes: " + std::string(key) + " = " + s;
     }
+    if (const auto* number = node->as_floating_point()) {
+      double value = number->get();
+      if (value == static_cast<double>(static_cast<std::int64_t>(value))) {
+        hint = "write a whole number: " + std::string(key) + " = " +
+               std::to_string(static_cast<std::int64_t>(value));
+      }
+    }
     wrong_type(key, *node, "an integer", hint);
   }
 
@@ -113,7 +182,13 @@ class TableReader {
     const toml::node* node = lookup(key);
     if (node == nullptr) return nullptr;
     if (const auto* value = node->as_table()) return value;
-    wrong_type(key, *node, "a table", "");
+    std::string hint = "write it as a table: a [" + dotted(key) + "] header with its keys on "
+                       "the lines below it";
+    if (key == "requests" || key == "limits") {
+      hint = "write it as a table: " + std::string(key) + " = { cpu = \"500m\", memory = "
+             "\"1Gi\" }";
+    }
+    wrong_type(key, *node, "a table", hint);
     return nullptr;
   }
 
@@ -126,6 +201,8 @@ class TableReader {
       std::string_view match = closest_match(key.str(), candidates);
       if (!match.empty()) {
         hint = "did you mean '" + std::string(match) + "'?";
+      } else if (std::string home = elsewhere_hint(key.str(), where_); !home.empty()) {
+        hint = home;
       } else {
         hint = "known keys here: " + join_known();
       }
@@ -135,13 +212,13 @@ class TableReader {
   }
 
   std::string child_where(std::string_view key) const {
-    if (where_ == "the top level") return "[" + std::string(key) + "]";
+    if (where_ == kTopLevel) return "[" + std::string(key) + "]";
     return "[" + where_.substr(1, where_.size() - 2) + "." + std::string(key) + "]";
   }
 
   // The dotted name of `key` in this table, for messages ("aha.requests.cpu").
   std::string dotted(std::string_view key) const {
-    if (where_ == "the top level") return std::string(key);
+    if (where_ == kTopLevel) return std::string(key);
     return where_.substr(1, where_.size() - 2) + "." + std::string(key);
   }
 
@@ -160,6 +237,7 @@ class TableReader {
 
   void wrong_type(std::string_view key, const toml::node& node, std::string_view expected,
                   std::string hint) {
+    ctx_.mistyped.insert(dotted(key));
     ctx_.sink.error(ctx_.path, span_of(node.source()), "wrong-type",
                     "'" + dotted(key) + "' must be " + std::string(expected) + ", not " +
                         describe_type(node),
@@ -319,30 +397,52 @@ void read_gitops(LoadContext& ctx, TableReader& root, GitOpsSpec& spec) {
   reader.finish();
 }
 
+// `key` is the dotted name; the hint says where to add it, with `example` as the line.
 void require(LoadContext& ctx, const Located<std::string>& value, SourceSpan where,
              const std::string& key, const std::string& example) {
-  if (value.given) return;
+  if (value.given || ctx.mistyped.contains(key)) return;
+  std::size_t dot = key.rfind('.');
+  std::string place = dot == std::string::npos ? "near the top, before any [table]"
+                                               : "under [" + key.substr(0, dot) + "]";
   ctx.sink.error(ctx.path, where, "missing-key", "missing required key '" + key + "'",
-                 "add it, for example: " + example);
+                 "add it " + place + ": " + example);
+}
+
+// Where a missing top-level key is reported: the first line that holds TOML (not a comment
+// or a blank line), the place where the file's keys begin; line 1 for an empty file.
+SourceSpan top_of_file(std::string_view text) {
+  std::uint32_t number = 1;
+  for (std::size_t start = 0; start < text.size(); ++number) {
+    std::size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+    std::size_t first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos && line[first] != '#') {
+      auto column = static_cast<std::uint32_t>(first + 1);
+      return {{number, column}, {number, column}};
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return {{1, 1}, {1, 1}};
 }
 
 void check_required(LoadContext& ctx, const Environment& env) {
-  SourceSpan top{{1, 1}, {1, 1}};
+  SourceSpan top = top_of_file(ctx.text);
   require(ctx, env.name, top, "name", "name = \"production\"");
   require(ctx, env.version, top, "version", "version = \"v2.233.0\"");
   const ServiceSpec& optic = env.service(ServiceKind::optic);
-  if (optic.present && !(optic.enabled.given && !optic.enabled.value)) {
-    require(ctx, optic.version, optic.table_span, "optic.version",
-            "version = \"v2.19.3\" under [optic]");
+  bool optic_off = (optic.enabled.given && !optic.enabled.value) ||
+                   ctx.mistyped.contains("optic.enabled");
+  if (optic.present && !optic_off) {
+    require(ctx, optic.version, optic.table_span, "optic.version", "version = \"v2.19.3\"");
     require(ctx, optic.netloc, optic.table_span, "optic.netloc",
-            "netloc = \"optic.example.com\" under [optic]");
+            "netloc = \"optic.example.com\"");
   }
   const GitOpsSpec& gitops = env.gitops;
   if (gitops.present) {
-    require(ctx, gitops.engine, gitops.table_span, "gitops.engine",
-            "engine = \"argocd\" under [gitops]");
+    require(ctx, gitops.engine, gitops.table_span, "gitops.engine", "engine = \"argocd\"");
     require(ctx, gitops.repo_url, gitops.table_span, "gitops.repo_url",
-            "repo_url = \"ssh://git@git.example.com/gitops.git\" under [gitops]");
+            "repo_url = \"ssh://git@git.example.com/gitops.git\"");
   }
 }
 
@@ -365,6 +465,95 @@ std::string lower_first(std::string text) {
   return text;
 }
 
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Line `number` (1-based) of `text`, without its line break.
+std::string_view line_of(std::string_view text, std::uint32_t number) {
+  std::size_t start = 0;
+  for (std::uint32_t n = 1; n < number; ++n) {
+    start = text.find('\n', start);
+    if (start == std::string_view::npos) return {};
+    ++start;
+  }
+  std::size_t end = text.find('\n', start);
+  return text.substr(start, end == std::string_view::npos ? end : end - start);
+}
+
+// toml++ says "error while parsing <what>: <detail>"; diagnostics say "invalid TOML <what>:
+// <detail>", so that the line does not read "error: error while ...".
+std::string syntax_message(std::string_view raw) {
+  std::string lowered = lower_first(std::string(raw));
+  std::string_view description = lowered;
+  constexpr std::string_view kLead = "error while parsing ";
+  std::size_t colon = description.find(": ");
+  if (!description.starts_with(kLead) || colon == std::string_view::npos) {
+    return "invalid TOML: " + lowered;
+  }
+  return "invalid TOML " + std::string(description.substr(kLead.size(), colon - kLead.size())) +
+         std::string(description.substr(colon));
+}
+
+// The value of a `key = value` line when it is written bare (no quotes, brackets or braces)
+// and is no TOML boolean: most likely a string that lost its quotes.
+std::optional<std::pair<std::string, std::string>> bare_value(std::string_view line) {
+  std::size_t equals = line.find('=');
+  if (equals == std::string_view::npos) return std::nullopt;
+  std::string_view key = trim(line.substr(0, equals));
+  std::string_view value = line.substr(equals + 1);
+  value = trim(value.substr(0, value.find(" #")));
+  if (key.empty() || value.empty() || value == "true" || value == "false") return std::nullopt;
+  if (std::string_view("\"'[{").find(value[0]) != std::string_view::npos) return std::nullopt;
+  return std::pair{std::string(key), std::string(value)};
+}
+
+// A hint for the syntax errors people make in environment files, or empty.
+std::string syntax_hint(std::string_view description, std::string_view line) {
+  auto has = [description](std::string_view part) {
+    return description.find(part) != std::string_view::npos;
+  };
+  if (has("redefine existing")) {
+    return "each key and table may be defined only once; keep one and merge the settings";
+  }
+  if (has("dangling comma")) return "remove the comma before '}'";
+  if (has("inline table") && has("saw '\\n'")) {
+    return "an inline table { ... } must close on the same line; use a [table] section for "
+           "longer ones";
+  }
+  if (has("table header")) return "a table header is written [name], on a line of its own";
+  if (has("expected '=', saw ':'") && line.find(':') != std::string_view::npos) {
+    std::string fixed(line);
+    fixed.replace(fixed.find(':'), 1, " =");
+    return "TOML assigns with '=': " + std::string(trim(fixed));
+  }
+  if (has("expected '='")) return "write key = value, such as name = \"production\"";
+  if (has("expected value")) return "give a value after '=', such as name = \"production\"";
+  if (has("expected a comment or whitespace")) return "write one key = value pair per line";
+  if (has("escape sequence")) {
+    return "in \"...\" a backslash starts an escape; write '\\\\' for a backslash, or use "
+           "a 'literal string'";
+  }
+  if (has("string") && has("end-of-file")) {
+    return "the string is never closed; end it with the quotes it starts with";
+  }
+  if (has("string")) {
+    return "close the string on the same line; a string that spans lines is written between "
+           "triple quotes";
+  }
+  if (has("array") && has("end-of-file")) return "close the array with ']'";
+  if (has("utf-8")) return "save the file as UTF-8";
+  if (has("root table")) return "each line is key = value, a [table] header or a # comment";
+  if (auto bare = bare_value(line)) {
+    return "strings are quoted in TOML: " + bare->first + " = \"" + bare->second + "\"";
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<Environment> load_environment(const std::string& path, std::string_view text,
@@ -383,19 +572,27 @@ std::optional<Environment> load_environment(const std::string& path, std::string
     return std::nullopt;
   }
 
+  if (std::optional<std::size_t> deep = find_excess_nesting(text)) {
+    sink.error(path, span_at(text, *deep), "toml-depth",
+               "the file nests deeper than " + std::to_string(kMaxTomlDepth) + " levels here",
+               "environment files nest a few levels at most; is this the right file?");
+    return std::nullopt;
+  }
+
   toml::table root;
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
-    sink.error(path, span_of(error.source()), "toml-syntax",
-               lower_first(std::string(error.description())));
+    SourceSpan span = span_of(error.source());
+    sink.error(path, span, "toml-syntax", syntax_message(error.description()),
+               syntax_hint(error.description(), line_of(text, span.begin.line)));
     return std::nullopt;
   }
 
-  LoadContext ctx{path, text, sink};
+  LoadContext ctx{path, text, sink, {}};
   Environment env;
   env.path = path;
-  TableReader reader(ctx, root, "the top level");
+  TableReader reader(ctx, root, std::string(kTopLevel));
   reader.string("name", env.name);
   reader.string("namespace", env.namespace_);
   reader.string("version", env.version);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -112,5 +113,15 @@ struct ReleaseVersion {
 
 // Parses "v2.233.0"; nothing for floating or malformed tags.
 std::optional<ReleaseVersion> parse_release(std::string_view tag);
+
+// A stable diagnostic id (the `rule` of a Diagnostic) and what it checks.
+struct RuleInfo {
+  std::string_view id;
+  std::string_view summary;
+};
+
+// Every rule id that reading, loading and validating an environment file can report,
+// including the ones commands.cpp reports (file-read, duplicate-name).
+std::span<const RuleInfo> diagnostic_rules();
 
 }  // namespace synoverlay
