@@ -18,9 +18,15 @@
 #include "guards.h"
 #include "load_toml.h"
 #include "overlay.h"
+#include "test_support.h"
 
 namespace synoverlay {
 namespace {
+
+using testing::read_file;
+using testing::shell_quote;
+using testing::TempDir;
+using testing::write_file;
 
 namespace fs = std::filesystem;
 
@@ -193,25 +199,6 @@ TEST_CASE("unified_diff: large unrelated files still give a patch that applies")
 }
 
 // ---- find_drift and report_drift against a real repository ------------------------------
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/synoverlay-drift-test-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ResolvedEnvironment resolve(std::string_view text) {
   DiagnosticSink sink;

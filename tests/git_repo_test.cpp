@@ -17,44 +17,17 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace synoverlay {
 namespace {
 
+using testing::read_file;
+using testing::shell_quote;
+using testing::TempDir;
+using testing::write_file;
+
 namespace fs = std::filesystem;
-
-// A folder made with mkdtemp and removed with everything in it when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/synoverlay-git-test-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
-
-void write_file(const std::string& path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Points HOME, the git CLI and libgit2 at a private configuration, once per process, so the
 // machine's own configuration (and a GIT_DIR inherited from a hook) cannot leak in.
@@ -93,12 +66,6 @@ const std::string& test_home() {
   return home.path();
 }
 
-std::string quote(std::string_view text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 struct RunResult {
   int status = -1;
   std::string output;
@@ -119,7 +86,7 @@ RunResult run(const std::string& command) {
 
 // Runs `git <args>` in `dir`, requires it to succeed and returns its standard output.
 std::string git(const std::string& dir, const std::string& args) {
-  RunResult result = run("git -C " + quote(dir) + " " + args);
+  RunResult result = run("git -C " + shell_quote(dir) + " " + args);
   REQUIRE_MESSAGE(result.status == 0, "git " << args << " failed:\n" << result.output);
   return result.output;
 }
@@ -156,7 +123,7 @@ void write_work_tree(const std::string& root, const FileMap& files) {
 // Commits whatever the work tree holds with the git CLI, as a person would.
 void cli_commit(const std::string& root, const std::string& message) {
   git(root, "add -A");
-  git(root, "commit -q -m " + quote(message));
+  git(root, "commit -q -m " + shell_quote(message));
 }
 
 using Paths = std::vector<std::string>;
@@ -206,7 +173,7 @@ TEST_CASE_FIXTURE(Sandbox, "git_repo: init, then the first commit onto the unbor
   CHECK(stat.find("overlays/prod/kustomization.yaml") != std::string::npos);
   CHECK(stat.find("overlays/prod/patches/cortex.yaml") != std::string::npos);
 
-  RunResult fsck = run("git -C " + quote(root) + " fsck --strict 2>&1");
+  RunResult fsck = run("git -C " + shell_quote(root) + " fsck --strict 2>&1");
   CHECK_MESSAGE(fsck.status == 0, fsck.output);
   CHECK_MESSAGE(fsck.output.find("error") == std::string::npos, fsck.output);
   CHECK_MESSAGE(fsck.output.find("warning") == std::string::npos, fsck.output);
@@ -426,15 +393,16 @@ TEST_CASE_FIXTURE(Sandbox, "git_repo: detached HEAD and unfinished operations ar
     expected = "HEAD is detached; check out a branch first, e.g. 'git switch main'";
   }
   SUBCASE("merge with a conflict") {
-    CHECK(run("git -C " + quote(root) + " merge other >/dev/null 2>&1").status == 1);
+    CHECK(run("git -C " + shell_quote(root) + " merge other >/dev/null 2>&1").status == 1);
     expected = "a merge is in progress; finish or abort it first ('git merge --abort')";
   }
   SUBCASE("cherry-pick with a conflict") {
-    CHECK(run("git -C " + quote(root) + " cherry-pick other >/dev/null 2>&1").status != 0);
+    CHECK(run("git -C " + shell_quote(root) + " cherry-pick other >/dev/null 2>&1").status != 0);
     expected = "a cherry-pick is in progress; finish or abort it first ('git cherry-pick --abort')";
   }
   SUBCASE("revert with a conflict") {
-    CHECK(run("git -C " + quote(root) + " revert --no-edit HEAD~1 >/dev/null 2>&1").status != 0);
+    CHECK(run("git -C " + shell_quote(root) + " revert --no-edit HEAD~1 >/dev/null 2>&1").status !=
+          0);
     expected = "a revert is in progress; finish or abort it first ('git revert --abort')";
   }
 
@@ -549,7 +517,7 @@ TEST_CASE_FIXTURE(Sandbox, "git_repo: blob_id equals git hash-object") {
   for (const std::string& content :
        {std::string(), std::string("hello\n"), std::string("nul\0and\r\ncrlf", 13), big}) {
     write_file(tmp / "content", content);
-    RunResult expected = run("git hash-object --stdin < " + quote(tmp / "content"));
+    RunResult expected = run("git hash-object --stdin < " + shell_quote(tmp / "content"));
     REQUIRE(expected.status == 0);
     CHECK(GitRepo::blob_id(content) == trim(expected.output));
     CHECK(GitRepo::blob_id(content).size() == 40);

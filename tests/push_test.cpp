@@ -22,43 +22,17 @@
 #include <vector>
 
 #include "git_repo.h"
+#include "test_support.h"
 
 namespace synoverlay {
 namespace {
 
+using testing::read_file;
+using testing::shell_quote;
+using testing::TempDir;
+using testing::write_file;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/synoverlay-push-test-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
-
-void write_file(const std::string& path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // A private git configuration for the git CLI and libgit2, set once per process.
 void private_git_config() {
@@ -83,16 +57,10 @@ void private_git_config() {
   (void)ready;
 }
 
-std::string quote(std::string_view text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 // Runs `git <args>` in `dir` (output and errors collected); requires success.
 std::string git(const std::string& dir, const std::string& args) {
   private_git_config();
-  std::string command = "git -C " + quote(dir) + " " + args + " 2>&1";
+  std::string command = "git -C " + shell_quote(dir) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -128,10 +96,10 @@ struct Remote : TempDir {
   // Someone else's commit lands on the remote, changing `file`.
   std::string push_from_elsewhere(const std::string& file, const std::string& text) {
     std::string other = *this / ("elsewhere" + std::to_string(++others_));
-    git(path(), "clone -q remote.git " + quote(other));
+    git(path(), "clone -q remote.git " + shell_quote(other));
     write_file(other + "/" + file, text);
-    git(other, "add " + quote(file));
-    git(other, "commit -q -m " + quote("Change " + file));
+    git(other, "add " + shell_quote(file));
+    git(other, "commit -q -m " + shell_quote("Change " + file));
     git(other, "push -q origin main");
     return git(other, "rev-parse HEAD");
   }
@@ -291,7 +259,7 @@ TEST_CASE_FIXTURE(Remote, "push: a locked remote branch rejects the push and sta
 TEST_CASE_FIXTURE(Remote, "push: a non-bare path remote with the branch checked out is refused") {
   std::string target = clone("target");
   GitRepo repo = GitRepo::open(clone("a"));
-  git(repo.workdir(), "remote set-url origin " + quote(target));
+  git(repo.workdir(), "remote set-url origin " + shell_quote(target));
   std::string start = repo.fetch_branch("origin", "main", kNoCredentials);
   commit_and_write(repo, {{"overlays/prod/a.yaml", "a: 1\n"}});
   PushResult refused = repo.push_head("origin", "main", start, kNoCredentials);
@@ -501,7 +469,7 @@ TEST_CASE_FIXTURE(Loop, "push: a remote that keeps moving: a bounded number of t
 TEST_CASE_FIXTURE(Loop, "push: local commits the remote lacks stop the run before the build") {
   std::string a = clone("a");
   GitRepo repo = GitRepo::open(a);
-  git(a, "commit -q --allow-empty -m " + quote("Work in progress"));
+  git(a, "commit -q --allow-empty -m " + shell_quote("Work in progress"));
   int builds = 0;
   auto build = [&] {
     ++builds;
@@ -524,7 +492,7 @@ TEST_CASE_FIXTURE(Loop, "push: local commits the remote lacks stop the run befor
 TEST_CASE_FIXTURE(Loop, "push: a remote that cannot be reached: exit 3 before the build") {
   std::string a = clone("a");
   GitRepo repo = GitRepo::open(a);
-  git(a, "remote set-url origin " + quote(*this / "nowhere.git"));
+  git(a, "remote set-url origin " + shell_quote(*this / "nowhere.git"));
   int builds = 0;
   auto build = [&] {
     ++builds;

@@ -36,50 +36,6 @@ echo "# working in $WORK"
 OUT="$WORK/stdout"
 ERR="$WORK/stderr"
 
-# run COMMAND...: runs it, keeping the exit status in RC and the output in $OUT and $ERR.
-run() {
-  RC=0
-  "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
-# run_in FOLDER COMMAND...: run, from FOLDER.
-run_in() {
-  local folder=$1
-  shift
-  RC=0
-  (cd "$folder" && "$@") >"$OUT" 2>"$ERR" || RC=$?
-}
-
-# show_output: the last run's output, as comments, to explain a failed check.
-show_output() {
-  echo "# exit status $RC; stdout:"
-  head -n 12 "$OUT" | sed 's/^/#   /'
-  echo "# stderr:"
-  head -n 12 "$ERR" | sed 's/^/#   /'
-}
-
-# expect_rc CODE WHAT: a check on the last run's exit status.
-expect_rc() {
-  if [ "$RC" -eq "$1" ]; then
-    ok "$2 (exit $1)"
-  else
-    not_ok "$2 (expected exit $1, got $RC)"
-    show_output
-  fi
-}
-
-# expect WHAT COMMAND...: check, with the last run's output shown when it fails.
-expect() {
-  local what=$1
-  shift
-  if "$@"; then
-    ok "$what"
-  else
-    not_ok "$what"
-    show_output
-  fi
-}
-
 # The synoverlay binary, so that 'run so build ...' reads like the command a user types.
 so() { "$SYNOVERLAY" "$@"; }
 

@@ -17,45 +17,8 @@ echo "# working in $WORK"
 OUT="$WORK/stdout"
 ERR="$WORK/stderr"
 
-# run COMMAND...: runs it from $WORK, keeping the exit status in RC and the output in files.
-run() {
-  RC=0
-  (cd "$WORK" && "$@") >"$OUT" 2>"$ERR" || RC=$?
-}
-
-show_output() {
-  echo "# exit status $RC; stdout:"
-  head -n 40 "$OUT" | sed 's/^/#   /'
-  echo "# stderr:"
-  head -n 40 "$ERR" | sed 's/^/#   /'
-}
-
-expect_rc() {
-  if [ "$RC" -eq "$1" ]; then
-    ok "$2 (exit $1)"
-  else
-    not_ok "$2 (expected exit $1, got $RC)"
-    show_output
-  fi
-}
-
-# expect WHAT COMMAND...: a check that shows the last run's output when it fails.
-expect() {
-  local what=$1
-  shift
-  if "$@"; then ok "$what"; else not_ok "$what"; show_output; fi
-}
-
-# same_text FILE EXPECTED: the file holds exactly EXPECTED (plus a final newline).
-same_text() {
-  local expected=$2
-  if [ "$(cat "$1")" = "$expected" ]; then return 0; fi
-  echo "# expected:"
-  printf '%s\n' "$expected" | sed 's/^/#   /'
-  echo "# got:"
-  sed 's/^/#   /' "$1"
-  return 1
-}
+# run COMMAND...: run, from $WORK.
+run() { run_in "$WORK" "$@"; }
 
 # state REPO: HEAD, the index and the work tree, to prove a command changed nothing.
 state() {

@@ -21,42 +21,8 @@ ERR="$WORK/stderr"
 REPO="$WORK/repo"
 VERSION=$("$SYNOVERLAY" --version | sed 's/^synoverlay //')
 
-run() {
-  RC=0
-  (cd "$WORK" && "$@") >"$OUT" 2>"$ERR" || RC=$?
-}
-
-show_output() {
-  echo "# exit status $RC; stdout:"
-  head -n 30 "$OUT" | sed 's/^/#   /'
-  echo "# stderr:"
-  head -n 30 "$ERR" | sed 's/^/#   /'
-}
-
-expect_rc() {
-  if [ "$RC" -eq "$1" ]; then
-    ok "$2 (exit $1)"
-  else
-    not_ok "$2 (expected exit $1, got $RC)"
-    show_output
-  fi
-}
-
-expect() {
-  local what=$1
-  shift
-  if "$@"; then ok "$what"; else not_ok "$what"; show_output; fi
-}
-
-same_text() {
-  local expected=$2
-  if [ "$(cat "$1")" = "$expected" ]; then return 0; fi
-  echo "# expected:"
-  printf '%s\n' "$expected" | sed 's/^/#   /'
-  echo "# got:"
-  sed 's/^/#   /' "$1"
-  return 1
-}
+# run COMMAND...: run, from $WORK.
+run() { run_in "$WORK" "$@"; }
 
 # HEAD, the index and every file of the work tree.
 state() {

@@ -59,3 +59,61 @@ require_node_tools() {
   [ -d "$SOURCE_DIR/tests/node/node_modules" ] ||
     skip "tests/node/node_modules is missing: run scripts/setup-debian.sh"
 }
+
+# ---------------------------------------------------------------------------------------
+# Running the binary and checking what it did. A script sets OUT and ERR (files) first.
+
+# run COMMAND...: runs it, keeping the exit status in RC and the output in $OUT and $ERR.
+run() {
+  RC=0
+  "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# run_in FOLDER COMMAND...: run, from FOLDER.
+run_in() {
+  local folder=$1
+  shift
+  RC=0
+  (cd "$folder" && "$@") >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# show_output: the last run's output, as comments, to explain a failed check.
+show_output() {
+  echo "# exit status $RC; stdout:"
+  head -n 40 "$OUT" | sed 's/^/#   /'
+  echo "# stderr:"
+  head -n 40 "$ERR" | sed 's/^/#   /'
+}
+
+# expect_rc CODE WHAT: a check on the last run's exit status.
+expect_rc() {
+  if [ "$RC" -eq "$1" ]; then
+    ok "$2 (exit $1)"
+  else
+    not_ok "$2 (expected exit $1, got $RC)"
+    show_output
+  fi
+}
+
+# expect WHAT COMMAND...: check, with the last run's output shown when it fails.
+expect() {
+  local what=$1
+  shift
+  if "$@"; then
+    ok "$what"
+  else
+    not_ok "$what"
+    show_output
+  fi
+}
+
+# same_text FILE EXPECTED: the file holds exactly EXPECTED (plus a final newline).
+same_text() {
+  local expected=$2
+  if [ "$(cat "$1")" = "$expected" ]; then return 0; fi
+  echo "# expected:"
+  printf '%s\n' "$expected" | sed 's/^/#   /'
+  echo "# got:"
+  sed 's/^/#   /' "$1"
+  return 1
+}
