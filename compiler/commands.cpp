@@ -62,6 +62,27 @@ std::optional<std::string> read_text(const std::string& path, std::string& probl
 }
 
 // Loads and validates every file; `source_of` gives the name generated files quote.
+// Where an environment's namespace is written: the key, or its name when defaulted.
+SourceSpan namespace_span(const Environment& env) {
+  return env.namespace_.given ? env.namespace_.span : env.name.span;
+}
+
+// Two environments in one namespace would own the same StatefulSets, Services and Job, and
+// their Argo CD or Flux applications would fight over them.
+void check_shared_namespaces(Loaded& loaded) {
+  std::map<std::string, std::string> owner;  // namespace -> environment name
+  for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
+    const ResolvedEnvironment& env = loaded.environments[i];
+    auto [it, fresh] = owner.emplace(env.namespace_, env.name);
+    if (fresh || it->second == env.name) continue;
+    loaded.sink.error(loaded.inputs[i].path, namespace_span(loaded.inputs[i]),
+                      "duplicate-namespace",
+                      "namespace '" + env.namespace_ + "' is also used by environment '" +
+                          it->second + "' in this run",
+                      "each environment needs a namespace of its own; set 'namespace'");
+  }
+}
+
 template <class SourceName>
 void load_all(const std::vector<std::string>& files, SourceName source_of, Loaded& loaded) {
   std::map<std::string, const Located<std::string>*> names;
@@ -94,6 +115,7 @@ void load_all(const std::vector<std::string>& files, SourceName source_of, Loade
     loaded.environments.push_back(std::move(*resolved));
     loaded.inputs.push_back(env);
   }
+  check_shared_namespaces(loaded);
 }
 
 // Prints the diagnostics; true when the run may go on (no error, or only warnings
@@ -204,8 +226,16 @@ std::string source_name(const std::string& path, const std::string& workdir) {
   fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
   fs::path root = fs::weakly_canonical(workdir, ec);
   fs::path relative = absolute.lexically_relative(root);
-  if (!relative.empty() && *relative.begin() != "..") return relative.generic_string();
-  return fs::path(path).filename().generic_string();
+  std::string name = !relative.empty() && *relative.begin() != ".."
+                         ? relative.generic_string()
+                         : fs::path(path).filename().generic_string();
+  // The name goes into YAML comments and commit trailers: a newline there would become a
+  // key, and bytes that are not ASCII might not be UTF-8.
+  for (char& c : name) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f) c = '?';
+  }
+  return name;
 }
 
 // The environment recorded at HEAD for `name`, resolved, or nothing.
@@ -384,6 +414,24 @@ bool report_guards(const DiagnosticSink& sink, const Loaded& loaded, const Commo
   return ok;
 }
 
+// An environment built here may not take a namespace that another environment committed
+// in the repository already uses (a rename leaves the old one in place: remove it first).
+void check_namespace_owners(const GitRepo& repo, const Loaded& loaded, DiagnosticSink& sink) {
+  std::set<std::string> built;
+  for (const ResolvedEnvironment& env : loaded.environments) built.insert(env.name);
+  for (const auto& [name, recorded] : recorded_environments(repo)) {
+    if (!recorded || built.contains(name)) continue;
+    for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
+      if (loaded.environments[i].namespace_ != recorded->namespace_) continue;
+      sink.error(loaded.inputs[i].path, namespace_span(loaded.inputs[i]), "duplicate-namespace",
+                 "namespace '" + recorded->namespace_ + "' is already used by environment '" +
+                     name + "' in this repository",
+                 "each environment needs a namespace of its own; set 'namespace', or remove '" +
+                     name + "' first with 'synoverlay remove " + name + "'");
+    }
+  }
+}
+
 // Runs the guards against what HEAD holds: each environment built against its record and,
 // when base/ changes, every environment recorded at HEAD against the new base. Returns
 // false when the build must stop; what the flags let through goes into the commit body.
@@ -410,6 +458,8 @@ bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded&
       accepted.push_back(std::move(change));
     }
   }
+
+  check_namespace_owners(repo, loaded, sink);
 
   FileMap head_base, new_base;
   for (const auto& [path, content] : head) {
@@ -448,6 +498,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
     head.insert(part.begin(), part.end());
   }
   FileMap disk = read_owned_files(repo.workdir(), plan.owned);
+  check_writable(repo.workdir(), plan.files);
 
   if (!options.force) {
     std::vector<std::string> base_edits = hand_edited_base(repo);
@@ -611,8 +662,8 @@ int run_build(const BuildOptions& options, Streams streams) {
 
   // Under a machine format stdout carries the one document; what the build did goes to
   // stderr.
-  Streams build_streams = machine_format(options.common) ? Streams{streams.err, streams.err}
-                                                         : streams;
+  Streams build_streams =
+      machine_format(options.common) ? Streams{streams.err, streams.err} : streams;
   int code = build_opened(options, loaded, build_streams);
   if (deferred) {
     for (Diagnostic& diagnostic : loaded.late.sorted()) loaded.sink.add(std::move(diagnostic));

@@ -103,6 +103,32 @@ FileMap read_owned_files(const std::string& root, const std::vector<std::string>
   return files;
 }
 
+void check_writable(const std::string& root, const FileMap& files) {
+  fs::path base(root);
+  for (const auto& [path, content] : files) {
+    check_no_symlink(base, path);
+    fs::path current = base;
+    fs::path rel(path);
+    for (auto it = rel.begin(); it != rel.end(); ++it) {
+      current /= *it;
+      bool last = std::next(it) == rel.end();
+      std::error_code ec;
+      fs::file_status status = fs::symlink_status(current, ec);
+      if (ec || !fs::exists(status)) break;  // the rest is made by the build
+      if (last && fs::is_directory(status)) {
+        throw OutputError("cannot write '" + path + "': a folder of that name is in the way; " +
+                          "move it away, nothing was written or committed");
+      }
+      if (!last && !fs::is_directory(status)) {
+        throw OutputError("cannot write '" + path + "': '" +
+                          current.lexically_relative(base).generic_string() +
+                          "' is a file, not a folder; move it away, nothing was written or "
+                          "committed");
+      }
+    }
+  }
+}
+
 WriteSummary write_owned_files(const std::string& root, const std::vector<std::string>& prefixes,
                                const FileMap& files) {
   WriteSummary summary;

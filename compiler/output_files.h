@@ -21,6 +21,11 @@ class OutputError : public std::runtime_error {
 // folder on the way is a symbolic link (synoverlay never writes through one).
 FileMap read_owned_files(const std::string& root, const std::vector<std::string>& prefixes);
 
+// Throws OutputError when a file of `files` could not be written below `root`: a folder on
+// its way is a file or a symbolic link, or a folder stands where the file goes. A build
+// checks this before it commits, so that it never commits what it cannot write.
+void check_writable(const std::string& root, const FileMap& files);
+
 struct WriteSummary {
   std::vector<std::string> written, removed;
 };

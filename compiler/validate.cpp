@@ -701,7 +701,10 @@ void Validator::check_config(const ServiceSpec& spec, ResolvedService& out) {
             quoted(name) + " in " + table + " is not a Synapse option name", hint);
       continue;
     }
-    if (std::string reason = reserved_reason(spec.kind, name); !reason.empty()) {
+    // Synapse maps ':' and '_' to the same variable, so "https_port" is "https:port".
+    std::string spelled = name;
+    std::replace(spelled.begin(), spelled.end(), '_', ':');
+    if (std::string reason = reserved_reason(spec.kind, spelled); !reason.empty()) {
       error(option.name.span, "config-reserved",
             "option " + quoted(name) + " cannot be set in " + table, reason);
       continue;
@@ -898,6 +901,19 @@ void Validator::check_repo_url(const Located<std::string>& value, bool flux) {
   for (std::string_view scheme : {"https://", "http://", "ssh://"}) {
     if (!url.starts_with(scheme)) continue;
     std::size_t host = scheme.size();
+    std::size_t authority_end = std::min(url.find('/', host), url.size());
+    std::size_t at = url.rfind('@', authority_end);
+    bool password = at != std::string::npos && at > host &&
+                    url.substr(host, at - host).find(':') != std::string::npos;
+    if (password || (at != std::string::npos && at > host && scheme != "ssh://")) {
+      // The URL is committed into clusters/<name>/: credentials would land in git.
+      error(char_span(value, host), "gitops-value",
+            "gitops.repo_url " + quoted(url.substr(0, host)) + "... carries credentials",
+            "give the URL without a user name or password, " +
+                std::string(flux ? "and a secretRef on the GitRepository for the credentials"
+                                 : "and register the credentials with Argo CD"));
+      return;
+    }
     if (url.size() > host && url[host] != '/') return;
     error(char_span(value, host), "gitops-value",
           "gitops.repo_url " + quoted(url) + " has no host after " + quoted(scheme), hint);
@@ -1055,6 +1071,8 @@ constexpr RuleInfo kRules[] = {
      "a required key is absent (name, version, Optic's version and netloc, "
      "the GitOps engine and repo_url)"},
     {"duplicate-name", "two files in one run have the same environment name"},
+    {"duplicate-namespace",
+     "two environments (in one run, or one built and one committed) share a namespace"},
     {"dns-label", "name, namespace and GitOps namespaces are DNS-1123 labels"},
     {"dns-subdomain",
      "storage_class, cluster_domain, secret names, the ingress class and the "

@@ -193,6 +193,13 @@ TEST_CASE("overlay: engine manifests for Argo CD and Flux") {
   CHECK_FALSE(flux.contains("clusters/prod/argocd-application.yaml"));
 }
 
+TEST_CASE("overlay: neither engine prunes the namespace, which holds the volume claims") {
+  FileMap base = render_base();
+  const std::string& ns = base["base/common/namespace.yaml"];
+  CHECK(contains(ns, "\"argocd.argoproj.io/sync-options\": \"Prune=false\""));
+  CHECK(contains(ns, "\"kustomize.toolkit.fluxcd.io/prune\": \"disabled\""));
+}
+
 TEST_CASE("overlay: base files carry the header and a record of their blob ids") {
   FileMap base = render_base();
   REQUIRE(base.contains("base/aha/statefulset.yaml"));

@@ -24,6 +24,7 @@ NOT_EXPRESSIBLE=(
   "error.config-value-date: a schema sees a TOML date as a string"
   "error.quantity-too-large: the size of a number, not its spelling"
   "error.toml-depth: how deeply a value nests"
+  "error.gitops-repo-url-credentials: a user name or password inside a URL"
 )
 
 not_expressible() {

@@ -1,12 +1,14 @@
 # Shared helpers for the integration tests (sourced, not run). Each test script gets
-# $1 = the synoverlay binary, $2 = the source folder, $3 = a scratch folder of its own.
+# $1 = the synoverlay binary, $2 = the source folder, $3 = a name for its scratch folder.
 set -euo pipefail
 
-SYNOVERLAY=${1:?usage: test.sh SYNOVERLAY SOURCE_DIR SCRATCH_DIR}
+SYNOVERLAY=${1:?usage: test.sh SYNOVERLAY SOURCE_DIR SCRATCH_NAME}
 SOURCE_DIR=${2:?}
-SCRATCH=${3:?}
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH"
+# The scratch folder lies outside every git checkout (a build folder may sit inside one), so
+# that no repository a test makes or misses can be confused with the project's own.
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/synoverlay-$(basename "${3:?}").XXXXXX")
+export GIT_CEILING_DIRECTORIES=$(dirname "$SCRATCH")
+echo "# scratch folder: $SCRATCH (removed when every check passes)"
 
 # The machine's git configuration must not leak into the tests.
 export GIT_CONFIG_NOSYSTEM=1
@@ -34,7 +36,8 @@ check() {
 # Ends the script with the runner's summary line; non-zero when anything failed.
 finish() {
   echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" -eq 0 ]
+  [ "$FAILED" -eq 0 ] || return 1
+  rm -rf "$SCRATCH"
 }
 
 # Exit code 77 tells CTest the test was skipped; say why, loudly.
