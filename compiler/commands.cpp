@@ -432,6 +432,13 @@ void check_namespace_owners(const GitRepo& repo, const Loaded& loaded, Diagnosti
   }
 }
 
+// True when version `a` ("1.2.3") is above `b`; a version that does not parse is not.
+bool newer_version(const std::string& a, const std::string& b) {
+  std::optional<ReleaseVersion> left = parse_release("v" + a);
+  std::optional<ReleaseVersion> right = parse_release("v" + b);
+  return left && right && *left > *right;
+}
+
 // Runs the guards against what HEAD holds: each environment built against its record and,
 // when base/ changes, every environment recorded at HEAD against the new base. Returns
 // false when the build must stop; what the flags let through goes into the commit body.
@@ -501,6 +508,15 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   check_writable(repo.workdir(), plan.files);
 
   if (!options.force) {
+    std::string base_version = base_record_version(head);
+    if (newer_version(base_version, SYNOVERLAY_VERSION)) {
+      streams.err << "synoverlay: error: base/ was written by synoverlay " << base_version
+                  << ", newer than this synoverlay " SYNOVERLAY_VERSION
+                  << "; it would be replaced by an older base\n"
+                  << "  hint: build with synoverlay " << base_version
+                  << " or newer, or run again with --force to go back deliberately\n";
+      return kExitRejected;
+    }
     std::vector<std::string> base_edits = hand_edited_base(repo);
     if (!base_edits.empty()) {
       return refuse_edits(streams, "base/ was edited by hand; synoverlay owns it:", base_edits,

@@ -560,9 +560,9 @@ std::optional<Environment> load_environment(const std::string& path, std::string
                                             DiagnosticSink& sink) {
   if (text.size() > kMaxEnvironmentBytes) {
     sink.error(path, {}, "file-too-large",
-               "the file has " + std::to_string(text.size()) +
-                   " bytes; environment files are limited to " +
-                   std::to_string(kMaxEnvironmentBytes) + " bytes",
+               // The caller may read only one byte past the limit, so the size is not known.
+               "the file is larger than " + std::to_string(kMaxEnvironmentBytes) +
+                   " bytes, the limit for environment files",
                "is this the right file?");
     return std::nullopt;
   }

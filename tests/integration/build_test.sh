@@ -637,6 +637,22 @@ expect "the error names the other environment" grep -qF \
   "$ERR"
 
 # ---------------------------------------------------------------------------------------
+echo "# a base/ from a newer synoverlay is not replaced by an older one"
+
+fresh_build newer-base "$WORK/first.toml"
+sed -i 's/^synoverlay = ".*"/synoverlay = "999.0.0"/' "$REPO/base/synoverlay-record.toml"
+git -C "$REPO" commit -q -am "base/ from a newer synoverlay"
+before=$(state "$REPO")
+run so build "$WORK/first.toml" --repo "$REPO"
+expect_rc 1 "an older synoverlay over a newer base/"
+expect "the error names both versions" grep -qF \
+  "synoverlay: error: base/ was written by synoverlay 999.0.0, newer than this synoverlay $("$SYNOVERLAY" --version | cut -d' ' -f2); it would be replaced by an older base" \
+  "$ERR"
+expect "nothing was written or committed" test "$before" = "$(state "$REPO")"
+run so build "$WORK/first.toml" --repo "$REPO" --force
+expect_rc 0 "--force goes back deliberately"
+
+# ---------------------------------------------------------------------------------------
 echo "# a file in the way stops the build before it commits"
 
 REPO="$WORK/file-in-the-way"
