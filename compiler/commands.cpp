@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -303,16 +304,42 @@ std::string commit_message(const BuildOptions& options,
 // Owned files whose work tree bytes differ from both HEAD and the new output: edits
 // nobody committed, which a build would otherwise overwrite.
 std::vector<std::string> uncommitted_edits(const FileMap& disk, const FileMap& head,
-                                           const FileMap& next) {
+                                           const FileMap& next,
+                                           const std::map<std::string, std::string>& written = {}) {
   std::vector<std::string> edited;
   for (const auto& [path, content] : disk) {
     auto in_head = head.find(path);
     auto in_next = next.find(path);
     bool matches_head = in_head != head.end() && in_head->second == content;
     bool matches_next = in_next != next.end() && in_next->second == content;
-    if (!matches_head && !matches_next) edited.push_back(path);
+    auto by_build = written.find(path);
+    bool from_build = by_build != written.end() && by_build->second == GitRepo::blob_id(content);
+    if (!matches_head && !matches_next && !from_build) edited.push_back(path);
   }
   return edited;
+}
+
+// Files a `build --no-commit` wrote, with their blob ids, so that the next build knows them
+// for its own output and not for hand edits. Kept in the git folder, never committed.
+std::string written_record_path(const GitRepo& repo) {
+  return repo.gitdir() + "/synoverlay-uncommitted";
+}
+
+std::map<std::string, std::string> read_written(const GitRepo& repo) {
+  std::map<std::string, std::string> written;
+  std::ifstream in(written_record_path(repo));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::size_t tab = line.find('\t');
+    if (tab != std::string::npos) written[line.substr(tab + 1)] = line.substr(0, tab);
+  }
+  return written;
+}
+
+void record_written(const GitRepo& repo, const FileMap& files) {
+  std::string text;
+  for (const auto& [path, content] : files) text += GitRepo::blob_id(content) + "\t" + path + "\n";
+  std::ofstream(written_record_path(repo), std::ios::trunc) << text;
 }
 
 // Committed overlay files that differ from what synoverlay makes of the committed record.
@@ -532,7 +559,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
             "put the change into " + env.source + ", or run again with --force to replace them");
       }
     }
-    std::vector<std::string> edits = uncommitted_edits(disk, head, plan.files);
+    std::vector<std::string> edits = uncommitted_edits(disk, head, plan.files, read_written(repo));
     if (!edits.empty()) {
       return refuse_edits(streams, "uncommitted edits in files synoverlay owns:", edits,
                           "commit or discard them ('git restore <path>'), or run again with "
@@ -569,6 +596,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
 
   if (options.no_commit) {
     WriteSummary written = write_owned_files(repo.workdir(), plan.owned, plan.files);
+    record_written(repo, plan.files);
     CommitResult changes = compare_files(disk, plan.files);
     if (written.written.empty() && written.removed.empty()) {
       streams.out << "up to date: the work tree already holds this output\n";
@@ -589,6 +617,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   CommitResult result = repo.commit_owned(plan.owned, plan.files, author, committer, message);
   write_owned_files(repo.workdir(), plan.owned, plan.files);
   repo.clear_pending_checkout();  // the work tree follows the commit; see repair_interrupted_build
+  std::remove(written_record_path(repo).c_str());  // what --no-commit wrote is committed now
   if (!result.committed) {
     std::string names;
     for (const ResolvedEnvironment& env : environments) {

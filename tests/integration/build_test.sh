@@ -637,6 +637,22 @@ expect "the error names the other environment" grep -qF \
   "$ERR"
 
 # ---------------------------------------------------------------------------------------
+echo "# what --no-commit wrote is the build's own output, not a hand edit"
+
+fresh_build no-commit-then "$WORK/first.toml"
+sed 's/v2.233.0/v2.234.0/' "$WORK/first.toml" >"$WORK/first-next.toml"
+sed 's/v2.233.0/v2.235.0/' "$WORK/first.toml" >"$WORK/first-after.toml"
+run so build "$WORK/first-next.toml" --repo "$REPO" --no-commit
+expect_rc 0 "--no-commit of a change"
+run so build "$WORK/first-after.toml" --repo "$REPO"
+expect_rc 0 "a further change builds over what --no-commit wrote"
+run so build "$WORK/first-next.toml" --repo "$REPO" --no-commit
+echo "# edited" >>"$REPO/overlays/first/cortex.yaml"
+run so build "$WORK/first-after.toml" --repo "$REPO"
+expect_rc 1 "an edit after --no-commit is still refused"
+expect "the refusal names the edited file" grep -q "overlays/first/cortex.yaml" "$ERR"
+
+# ---------------------------------------------------------------------------------------
 echo "# a base/ from a newer synoverlay is not replaced by an older one"
 
 fresh_build newer-base "$WORK/first.toml"
