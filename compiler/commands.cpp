@@ -617,6 +617,9 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   CommitResult result = repo.commit_owned(plan.owned, plan.files, author, committer, message);
   write_owned_files(repo.workdir(), plan.owned, plan.files);
   repo.clear_pending_checkout();  // the work tree follows the commit; see repair_interrupted_build
+  std::vector<std::string> paths;
+  for (const auto& [path, content] : plan.files) paths.push_back(path);
+  repo.refresh_index_stat(paths);
   std::remove(written_record_path(repo).c_str());  // what --no-commit wrote is committed now
   if (!result.committed) {
     std::string names;

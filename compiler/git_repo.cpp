@@ -1324,6 +1324,26 @@ std::vector<std::string> GitRepo::finish_checkout(const PendingCheckout& pending
   return written;
 }
 
+void GitRepo::refresh_index_stat(const std::vector<std::string>& paths) {
+  git_index* raw = nullptr;
+  check(git_repository_index(&raw, impl_->repo_.get()), "opening the repository's index");
+  IndexPtr index(raw);
+  check(git_index_read(index.get(), 0), "reading the repository's index");
+  bool changed = false;
+  for (const std::string& path : paths) {
+    const git_index_entry* entry = git_index_get_bypath(index.get(), path.c_str(), 0);
+    if (entry == nullptr) continue;
+    git_oid on_disk;
+    std::string full = workdir() + "/" + path;
+    if (git_odb_hashfile(&on_disk, full.c_str(), GIT_OBJECT_BLOB) != 0) continue;
+    if (!git_oid_equal(&on_disk, &entry->id)) continue;
+    // The bytes are the entry's, so adding the file again changes only its stat data.
+    check(git_index_add_bypath(index.get(), path.c_str()), "refreshing '" + path + "'");
+    changed = true;
+  }
+  if (changed) check(git_index_write(index.get()), "writing the repository's index");
+}
+
 void GitRepo::clear_pending_checkout() {
   std::string path = git_path(impl_->repo_.get(), kPendingNote);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

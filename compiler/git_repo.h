@@ -30,15 +30,15 @@ struct Signature {
   std::string name;
   std::string email;
   std::optional<long long> when;  // seconds since the epoch; now when empty
-  int offset_minutes = 0;          // time zone offset, used only with `when`
+  int offset_minutes = 0;         // time zone offset, used only with `when`
 };
 
 // One file of a commit: repository-relative path with '/' separators, and its bytes.
 using FileMap = std::map<std::string, std::string, std::less<>>;
 
 struct CommitResult {
-  bool committed = false;      // false: the tree equalled HEAD's, nothing was made
-  std::string commit_id;       // full hex id of the new commit, or of HEAD when unchanged
+  bool committed = false;  // false: the tree equalled HEAD's, nothing was made
+  std::string commit_id;   // full hex id of the new commit, or of HEAD when unchanged
   std::vector<std::string> added, modified, removed;  // paths, sorted
 };
 
@@ -160,6 +160,12 @@ class GitRepo {
   std::vector<std::string> finish_checkout(const PendingCheckout& pending);
   // Forgets the note of the last move: its work tree is written.
   void clear_pending_checkout();
+
+  // Records the work tree's file times and sizes in the index entries of `paths` whose
+  // bytes on disk equal the entry (as `git update-index --refresh` does), so git needs no
+  // rehash and commands such as `git reset --keep` see those files as up to date. Entries
+  // whose files differ are left alone.
+  void refresh_index_stat(const std::vector<std::string>& paths);
 
  private:
   struct Impl;

@@ -637,6 +637,16 @@ expect "the error names the other environment" grep -qF \
   "$ERR"
 
 # ---------------------------------------------------------------------------------------
+echo "# the index knows the written files, so git needs no refresh"
+
+fresh_build fresh-index "$WORK/first.toml"
+expect "git diff-files sees no change right after a build" git -C "$REPO" diff-files --quiet
+git -C "$REPO" branch -q before-build HEAD
+sed 's/v2.233.0/v2.234.0/' "$WORK/first.toml" >"$WORK/first-newer.toml"
+run so build "$WORK/first-newer.toml" --repo "$REPO"
+expect "git reset --keep works right after a build" git -C "$REPO" reset -q --keep before-build
+
+# ---------------------------------------------------------------------------------------
 echo "# what --no-commit wrote is the build's own output, not a hand edit"
 
 fresh_build no-commit-then "$WORK/first.toml"
