@@ -292,9 +292,25 @@ SourceSpan Validator::char_span(const Located<std::string>& value, std::size_t o
   return {{span.begin.line, column}, {span.begin.line, column + 1}};
 }
 
+// The name of a Unicode line break starting at `at` (NEL, LS, PS), or nothing: YAML and
+// kustomize treat them as line breaks, so they cannot travel inside a one-line value.
+std::string_view unicode_line_break(std::string_view text, std::size_t at) {
+  std::string_view rest = text.substr(at);
+  if (rest.starts_with("\xC2\x85")) return "U+0085";
+  if (rest.starts_with("\xE2\x80\xA8")) return "U+2028";
+  if (rest.starts_with("\xE2\x80\xA9")) return "U+2029";
+  return {};
+}
+
 bool Validator::check_characters(const Located<std::string>& value, std::string_view key) {
   for (std::size_t i = 0; i < value.value.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(value.value[i]);
+    if (std::string_view name = unicode_line_break(value.value, i); !name.empty()) {
+      error(char_span(value, i), "control-character",
+            quoted(key) + " contains the Unicode line break " + std::string(name),
+            "newlines, tabs and other control characters are not allowed here");
+      return false;
+    }
     if (c >= 0x20 && c != 0x7f) continue;
     error(char_span(value, i), "control-character",
           quoted(key) + " contains " + describe_char(value.value[i]),

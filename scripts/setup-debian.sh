@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config git python3 dash
           libyaml-cpp-dev libtomlplusplus-dev libgit2-dev libcli11-dev doctest-dev
-          nodejs npm)
+          nodejs npm
+          clang libclang-rt-14-dev                 # fuzz/: clang's libFuzzer and sanitizers
+          hyperfine libbenchmark-dev jq time)      # bench/: the timing tools
 [ "${SYNOVERLAY_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$SYNOVERLAY_SETUP_EXTRA" &&
   packages+=("${extra[@]}")
 

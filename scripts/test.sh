@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds synoverlay with its tests, and runs the whole suite
 # (unit tests, golden corpus, integration tests against real git repositories and real
-# kubectl kustomize). Ends with CTest's summary.
+# kubectl kustomize). Then, unless SYNOVERLAY_QUICK=1, the whole suite again under ASan and
+# UBSan (scripts/sanitize.sh) and each fuzz target for 30 seconds (fuzz/run.sh). Ends with
+# a CTest-style summary line over everything that ran.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYNOVERLAY_BUILD_DIR:-$root/build}
@@ -10,4 +12,35 @@ build=${SYNOVERLAY_BUILD_DIR:-$root/build}
 cmake -S "$root" -B "$build" -DSYNOVERLAY_TESTS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+if [ "${SYNOVERLAY_QUICK:-0}" = 1 ]; then
+  exec ctest --output-on-failure -j"$(nproc)" "$@"
+fi
+
+# Then the same suite under ASan and UBSan, and each fuzz target for 30 seconds. The last
+# line is one CTest-style summary over all three (each fuzz target counts as one test).
+logs="$build/test-logs"
+mkdir -p "$logs"
+ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee "$logs/main.log" || true
+SYNOVERLAY_FUZZ_BUILD="$build-fuzz" "$root/fuzz/run.sh" 30 2>&1 | tee "$logs/fuzz.log" || true
+SYNOVERLAY_SANITIZE_BUILD="$build-sanitize" "$root/scripts/sanitize.sh" "$@" 2>&1 |
+  tee "$logs/sanitize.log" || true
+
+# ctest_counts LOG: "FAILED TOTAL" from CTest's summary line, or "1 1" when there is none.
+ctest_counts() {
+  sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' \
+    "$1" | tail -n 1 | grep . || echo "1 1"
+}
+read -r main_failed main_total < <(ctest_counts "$logs/main.log")
+read -r sanitize_failed sanitize_total < <(ctest_counts "$logs/sanitize.log")
+fuzz_total=$(grep -c '^fuzz: running ' "$logs/fuzz.log" || true)
+fuzz_failed=$(grep -c '^fuzz: .* FAILED' "$logs/fuzz.log" || true)
+grep -q '^fuzz: .* targets passed$' "$logs/fuzz.log" || [ "$fuzz_failed" -gt 0 ] ||
+  { fuzz_failed=1 && fuzz_total=$((fuzz_total > 0 ? fuzz_total : 1)); }
+failed=$((main_failed + sanitize_failed + fuzz_failed))
+total=$((main_total + sanitize_total + fuzz_total))
+echo "test.sh: main suite $((main_total - main_failed))/$main_total," \
+  "sanitizer suite $((sanitize_total - sanitize_failed))/$sanitize_total," \
+  "fuzz targets $((fuzz_total - fuzz_failed))/$fuzz_total passed (logs in $logs)"
+percent=$(((total - failed) * 100 / (total > 0 ? total : 1)))
+echo "$percent% tests passed, $failed tests failed out of $total"
+[ "$failed" -eq 0 ]
