@@ -572,6 +572,12 @@ std::optional<Environment> load_environment(const std::string& path, std::string
     return std::nullopt;
   }
 
+  if (std::optional<std::size_t> stray = find_stray_non_ascii(text)) {
+    sink.error(path, span_at(text, *stray), "toml-syntax",
+               "invalid TOML: a non-ASCII character outside a string",
+               "TOML allows letters other than ASCII only inside quoted strings and comments");
+    return std::nullopt;
+  }
   if (std::optional<std::size_t> deep = find_excess_nesting(text)) {
     sink.error(path, span_at(text, *deep), "toml-depth",
                "the file nests deeper than " + std::to_string(kMaxTomlDepth) + " levels here",

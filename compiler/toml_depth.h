@@ -16,4 +16,10 @@ inline constexpr std::size_t kMaxTomlDepth = 32;
 // and comments are skipped, so their contents never count.
 std::optional<std::size_t> find_excess_nesting(std::string_view text);
 
+// The byte offset of the first non-ASCII character outside strings and comments, or of
+// one that a line-ending backslash in a multi-line string would trim, or nothing. TOML
+// allows neither, and toml++ 3.3 reaches undefined behaviour when it asks whether some
+// of them (U+00A1 to U+0499, for one) are whitespace, so they never get to it.
+std::optional<std::size_t> find_stray_non_ascii(std::string_view text);
+
 }  // namespace synoverlay

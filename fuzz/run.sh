@@ -63,7 +63,10 @@ for target in "${targets[@]}"; do
     log=$work/$target.log
     echo "fuzz: running $target for ${seconds}s (corpus $corpus)"
     status=0
-    "$binary" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    # SYNOVERLAY_FUZZ_SEED fixes libFuzzer's random choices (CI sets it, so that a run is
+    # repeatable); unset or 0 lets each run explore anew.
+    "$binary" "$corpus" -max_total_time="$seconds" -seed="${SYNOVERLAY_FUZZ_SEED:-0}" \
+        -timeout=10 -rss_limit_mb=2048 \
         -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts" \
         >"$log" 2>&1 || status=$?
     stats=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')

@@ -21,7 +21,8 @@ fi
 logs="$build/test-logs"
 mkdir -p "$logs"
 ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee "$logs/main.log" || true
-SYNOVERLAY_FUZZ_BUILD="$build-fuzz" "$root/fuzz/run.sh" 30 2>&1 | tee "$logs/fuzz.log" || true
+SYNOVERLAY_FUZZ_SEED=${SYNOVERLAY_FUZZ_SEED:-1} SYNOVERLAY_FUZZ_BUILD="$build-fuzz" \
+  "$root/fuzz/run.sh" 30 2>&1 | tee "$logs/fuzz.log" || true
 SYNOVERLAY_SANITIZE_BUILD="$build-sanitize" "$root/scripts/sanitize.sh" "$@" 2>&1 |
   tee "$logs/sanitize.log" || true
 

@@ -37,4 +37,20 @@ TEST_CASE("toml_depth: the loader refuses deep nesting with a positioned error")
   CHECK(found[0].span.begin == SourcePos{2, 37});
 }
 
+TEST_CASE("toml_depth: non-ASCII outside strings never reaches the parser") {
+  CHECK_FALSE(find_stray_non_ascii("name = \"\xCE\x9E\" # \xCE\x9E\n"));
+  CHECK_FALSE(find_stray_non_ascii("\xEF\xBB\xBFname = 'x'\n"));
+  CHECK(find_stray_non_ascii("digest\xCE\x9E = 1\n") == 6);
+  CHECK(find_stray_non_ascii("a = \"\"\"x\\\n  \xCE\x9E\"\"\"\n") == 12);
+  CHECK_FALSE(find_stray_non_ascii("a = \"\"\"x\\n\xCE\x9E\"\"\"\n"));
+
+  DiagnosticSink sink;
+  CHECK_FALSE(load_environment("x.toml", "name = \"x\"\ndigest\xCE\x9E8b = 1\n", sink));
+  std::vector<Diagnostic> found = sink.sorted();
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].rule == "toml-syntax");
+  CHECK(found[0].message == "invalid TOML: a non-ASCII character outside a string");
+  CHECK(found[0].span.begin == SourcePos{2, 7});
+}
+
 }  // namespace synoverlay
