@@ -45,7 +45,7 @@ TEST_CASE("toml_depth: non-ASCII outside strings never reaches the parser") {
   CHECK_FALSE(find_stray_non_ascii("a = \"\"\"x\\n\xCE\x9E\"\"\"\n"));
 
   DiagnosticSink sink;
-  CHECK_FALSE(load_environment("x.toml", "name = \"x\"\ndigest\xCE\x9E8b = 1\n", sink));
+  CHECK_FALSE(load_environment("x.toml", "name = \"x\"\ndigest\xCE\x9E" "8b = 1\n", sink));
   std::vector<Diagnostic> found = sink.sorted();
   REQUIRE(found.size() == 1);
   CHECK(found[0].rule == "toml-syntax");
