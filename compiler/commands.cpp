@@ -239,23 +239,46 @@ std::string source_name(const std::string& path, const std::string& workdir) {
   return name;
 }
 
-// The environment recorded at HEAD for `name`, resolved, or nothing.
-std::optional<ResolvedEnvironment> committed_environment(const GitRepo& repo,
-                                                         const std::string& name) {
-  std::optional<std::string> text = repo.read_head_file(record_path(name));
-  if (!text) return std::nullopt;
-  return read_record(record_path(name), *text);
+// An environment's record as HEAD holds it, read once per build.
+struct CommittedRecord {
+  std::optional<std::string> text;              // nothing: never committed
+  std::optional<ResolvedEnvironment> resolved;  // nothing: never committed, or unreadable
+  std::string problem;                          // why a committed record is unreadable
+};
+
+CommittedRecord committed_record(const GitRepo& repo, const std::string& name) {
+  CommittedRecord record;
+  record.text = repo.read_head_file(record_path(name));
+  if (record.text) record.resolved = read_record(record_path(name), *record.text, &record.problem);
+  return record;
 }
 
-// Files of HEAD's base/ that differ from what HEAD's base record says synoverlay wrote.
-std::vector<std::string> hand_edited_base(const GitRepo& repo) {
-  return base_hand_edits(repo.read_head_tree("base/"));
+// Git's blob id of every file.
+IdMap ids_of(const FileMap& files) {
+  IdMap ids;
+  for (const auto& [path, content] : files) ids.emplace(path, GitRepo::blob_id(content));
+  return ids;
+}
+
+// What HEAD holds under the owned prefixes: the blob ids of all files, and the bytes of
+// base/ (the guards and the version check read it; the rest is compared by id).
+struct HeadState {
+  IdMap ids;
+  FileMap base;
+};
+
+HeadState read_head_state(const GitRepo& repo, const std::vector<std::string>& prefixes) {
+  HeadState head;
+  for (const std::string& prefix : prefixes) head.ids.merge(repo.head_blob_ids(prefix));
+  head.base = repo.read_head_tree("base/");
+  return head;
 }
 
 struct BuildPlan {
-  FileMap files;                   // everything the build owns, as it should be
-  std::vector<std::string> owned;  // prefixes
-  std::vector<std::string> body;   // commit message body lines
+  FileMap files;                                   // everything the build owns, as it should be
+  std::vector<std::string> owned;                  // prefixes
+  std::vector<std::string> body;                   // commit message body lines
+  std::map<std::string, CommittedRecord> records;  // by environment name
 };
 
 BuildPlan plan_build(const std::vector<ResolvedEnvironment>& environments, const GitRepo& repo) {
@@ -265,9 +288,11 @@ BuildPlan plan_build(const std::vector<ResolvedEnvironment>& environments, const
   for (const ResolvedEnvironment& env : environments) {
     for (std::string& prefix : owned_prefixes(env.name)) owned.insert(std::move(prefix));
     FileMap files = render_environment(env);
-    plan.files.insert(files.begin(), files.end());
-    std::optional<ResolvedEnvironment> before = committed_environment(repo, env.name);
-    std::vector<std::string> changes = describe_changes(before ? &*before : nullptr, env);
+    plan.files.merge(files);
+    const CommittedRecord& record =
+        plan.records.emplace(env.name, committed_record(repo, env.name)).first->second;
+    const ResolvedEnvironment* before = record.resolved ? &*record.resolved : nullptr;
+    std::vector<std::string> changes = describe_changes(before, env);
     plan.body.push_back(env.name + ":");
     if (changes.empty()) changes.push_back("overlay regenerated; no setting changed");
     for (const std::string& change : changes) plan.body.push_back("- " + change);
@@ -301,20 +326,22 @@ std::string commit_message(const BuildOptions& options,
   return message;
 }
 
-// Owned files whose work tree bytes differ from both HEAD and the new output: edits
-// nobody committed, which a build would otherwise overwrite.
-std::vector<std::string> uncommitted_edits(const FileMap& disk, const FileMap& head,
+// Owned files whose work tree bytes differ from both HEAD (`head`: blob ids) and the new
+// output: edits nobody committed, which a build would otherwise overwrite. `written` holds
+// the blob ids of what a `build --no-commit` wrote.
+std::vector<std::string> uncommitted_edits(const FileMap& disk, const IdMap& head,
                                            const FileMap& next,
                                            const std::map<std::string, std::string>& written = {}) {
   std::vector<std::string> edited;
   for (const auto& [path, content] : disk) {
-    auto in_head = head.find(path);
     auto in_next = next.find(path);
-    bool matches_head = in_head != head.end() && in_head->second == content;
-    bool matches_next = in_next != next.end() && in_next->second == content;
+    if (in_next != next.end() && in_next->second == content) continue;
+    std::string id = GitRepo::blob_id(content);
+    auto in_head = head.find(path);
+    if (in_head != head.end() && in_head->second == id) continue;
     auto by_build = written.find(path);
-    bool from_build = by_build != written.end() && by_build->second == GitRepo::blob_id(content);
-    if (!matches_head && !matches_next && !from_build) edited.push_back(path);
+    if (by_build != written.end() && by_build->second == id) continue;
+    edited.push_back(path);
   }
   return edited;
 }
@@ -343,23 +370,21 @@ void record_written(const GitRepo& repo, const FileMap& files) {
 }
 
 // Committed overlay files that differ from what synoverlay makes of the committed record.
-std::vector<std::string> committed_overlay_edits(const GitRepo& repo,
-                                                 const ResolvedEnvironment& env) {
+std::vector<std::string> committed_overlay_edits(const ResolvedEnvironment& env,
+                                                 const CommittedRecord& record, const IdMap& head) {
   std::vector<std::string> edited;
-  std::string record_path = "overlays/" + env.name + "/" + std::string(kRecordFile);
-  std::optional<std::string> record = repo.read_head_file(record_path);
-  if (!record || record->find("synoverlay " SYNOVERLAY_VERSION " from") == std::string::npos) {
+  if (!record.text ||
+      record.text->find("synoverlay " SYNOVERLAY_VERSION " from") == std::string::npos) {
     return edited;  // an older synoverlay's output may differ for good reasons
   }
-  std::optional<ResolvedEnvironment> before = committed_environment(repo, env.name);
-  if (!before) return edited;
-  FileMap expected = render_environment(*before);
-  FileMap committed = repo.read_head_tree("overlays/" + env.name + "/");
-  FileMap clusters = repo.read_head_tree("clusters/" + env.name + "/");
-  committed.insert(clusters.begin(), clusters.end());
-  for (const auto& [path, content] : committed) {
-    auto it = expected.find(path);
-    if (it == expected.end() || it->second != content) edited.push_back(path);
+  if (!record.resolved) return edited;
+  IdMap expected = ids_of(render_environment(*record.resolved));
+  for (const std::string& prefix : {"overlays/" + env.name + "/", "clusters/" + env.name + "/"}) {
+    for (auto it = head.lower_bound(prefix); it != head.end() && it->first.starts_with(prefix);
+         ++it) {
+      auto want = expected.find(it->first);
+      if (want == expected.end() || want->second != it->second) edited.push_back(it->first);
+    }
   }
   return edited;
 }
@@ -378,18 +403,19 @@ void print_paths(Streams streams, const CommitResult& result) {
   for (const std::string& path : result.removed) streams.out << "  removed   " << path << "\n";
 }
 
-// Added, modified and removed paths between two file sets, as a commit would list them.
-CommitResult compare_files(const FileMap& before, const FileMap& after) {
+// Added, modified and removed paths between two file sets given by blob id, as a commit
+// would list them.
+CommitResult compare_files(const IdMap& before, const IdMap& after) {
   CommitResult result;
-  for (const auto& [path, content] : after) {
+  for (const auto& [path, id] : after) {
     auto it = before.find(path);
     if (it == before.end()) {
       result.added.push_back(path);
-    } else if (it->second != content) {
+    } else if (it->second != id) {
       result.modified.push_back(path);
     }
   }
-  for (const auto& [path, content] : before) {
+  for (const auto& [path, id] : before) {
     if (!after.contains(path)) result.removed.push_back(path);
   }
   return result;
@@ -445,11 +471,16 @@ bool report_guards(const DiagnosticSink& sink, const Loaded& loaded, const Commo
 // in the repository already uses (a rename leaves the old one in place: remove it first).
 void check_namespace_owners(const GitRepo& repo, const Loaded& loaded, DiagnosticSink& sink) {
   std::set<std::string> built;
-  for (const ResolvedEnvironment& env : loaded.environments) built.insert(env.name);
-  for (const auto& [name, recorded] : recorded_environments(repo)) {
-    if (!recorded || built.contains(name)) continue;
-    for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
-      if (loaded.environments[i].namespace_ != recorded->namespace_) continue;
+  std::map<std::string, std::vector<std::size_t>> by_namespace;
+  for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
+    built.insert(loaded.environments[i].name);
+    by_namespace[loaded.environments[i].namespace_].push_back(i);
+  }
+  for (const auto& [name, recorded] : recorded_environments(repo, built)) {
+    if (!recorded) continue;
+    auto sharing = by_namespace.find(recorded->namespace_);
+    if (sharing == by_namespace.end()) continue;
+    for (std::size_t i : sharing->second) {
       sink.error(loaded.inputs[i].path, namespace_span(loaded.inputs[i]), "duplicate-namespace",
                  "namespace '" + recorded->namespace_ + "' is already used by environment '" +
                      name + "' in this repository",
@@ -470,24 +501,22 @@ bool newer_version(const std::string& a, const std::string& b) {
 // when base/ changes, every environment recorded at HEAD against the new base. Returns
 // false when the build must stop; what the flags let through goes into the commit body.
 bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded& loaded,
-                 const FileMap& head, BuildPlan& plan, Streams streams) {
+                 const FileMap& head_base, BuildPlan& plan, Streams streams) {
   DiagnosticSink sink;
   std::vector<AcceptedChange> accepted;
   for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
     const ResolvedEnvironment& env = loaded.environments[i];
-    std::optional<std::string> text = repo.read_head_file(record_path(env.name));
-    if (!text) continue;  // never committed, so nothing runs from it yet
-    std::string problem;
-    std::optional<ResolvedEnvironment> before = read_record(record_path(env.name), *text, &problem);
-    if (!before) {
+    const CommittedRecord& record = plan.records.at(env.name);
+    if (!record.text) continue;  // never committed, so nothing runs from it yet
+    if (!record.resolved) {
       sink.warning(loaded.inputs[i].path, {}, "guard-record",
-                   "the committed record of '" + env.name + "' cannot be read (" + problem +
+                   "the committed record of '" + env.name + "' cannot be read (" + record.problem +
                        "), so the guards could not compare the change with it",
                    "compare " + record_path(env.name) + " with this file by hand");
       continue;
     }
     for (AcceptedChange& change :
-         guard_environment(*before, env, loaded.inputs[i], options.guards, sink)) {
+         guard_environment(*record.resolved, env, loaded.inputs[i], options.guards, sink)) {
       change.summary = env.name + ": " + change.summary;
       accepted.push_back(std::move(change));
     }
@@ -495,10 +524,7 @@ bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded&
 
   check_namespace_owners(repo, loaded, sink);
 
-  FileMap head_base, new_base;
-  for (const auto& [path, content] : head) {
-    if (path.starts_with("base/")) head_base.emplace(path, content);
-  }
+  FileMap new_base;
   for (const auto& [path, content] : plan.files) {
     if (path.starts_with("base/")) new_base.emplace(path, content);
   }
@@ -526,16 +552,12 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
     return system_error(streams, "cannot build in " + repo.workdir() + ": " + state);
   }
   BuildPlan plan = plan_build(environments, repo);
-  FileMap head;
-  for (const std::string& prefix : plan.owned) {
-    FileMap part = repo.read_head_tree(prefix);
-    head.insert(part.begin(), part.end());
-  }
+  HeadState head = read_head_state(repo, plan.owned);
   FileMap disk = read_owned_files(repo.workdir(), plan.owned);
   check_writable(repo.workdir(), plan.files);
 
   if (!options.force) {
-    std::string base_version = base_record_version(head);
+    std::string base_version = base_record_version(head.base);
     if (newer_version(base_version, SYNOVERLAY_VERSION)) {
       streams.err << "synoverlay: error: base/ was written by synoverlay " << base_version
                   << ", newer than this synoverlay " SYNOVERLAY_VERSION
@@ -544,14 +566,15 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
                   << " or newer, or run again with --force to go back deliberately\n";
       return kExitRejected;
     }
-    std::vector<std::string> base_edits = hand_edited_base(repo);
+    std::vector<std::string> base_edits = base_hand_edits(head.base);
     if (!base_edits.empty()) {
       return refuse_edits(streams, "base/ was edited by hand; synoverlay owns it:", base_edits,
                           "move the change into an environment file, or run again with "
                           "--force to replace base/ with synoverlay's");
     }
     for (const ResolvedEnvironment& env : environments) {
-      std::vector<std::string> edits = committed_overlay_edits(repo, env);
+      std::vector<std::string> edits =
+          committed_overlay_edits(env, plan.records.at(env.name), head.ids);
       if (!edits.empty()) {
         return refuse_edits(
             streams,
@@ -559,25 +582,27 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
             "put the change into " + env.source + ", or run again with --force to replace them");
       }
     }
-    std::vector<std::string> edits = uncommitted_edits(disk, head, plan.files, read_written(repo));
+    std::vector<std::string> edits =
+        uncommitted_edits(disk, head.ids, plan.files, read_written(repo));
     if (!edits.empty()) {
       return refuse_edits(streams, "uncommitted edits in files synoverlay owns:", edits,
                           "commit or discard them ('git restore <path>'), or run again with "
                           "--force to replace them");
     }
   }
-  if (!guard_build(repo, options, loaded, head, plan, streams)) return kExitRejected;
+  if (!guard_build(repo, options, loaded, head.base, plan, streams)) return kExitRejected;
 
   bool base_changed = false;
   for (const auto& [path, content] : plan.files) {
     if (!path.starts_with("base/")) continue;
-    auto it = head.find(path);
-    if (it == head.end() || it->second != content) base_changed = true;
+    auto it = head.base.find(path);
+    if (it == head.base.end() || it->second != content) base_changed = true;
   }
   std::string message = commit_message(options, environments, plan, base_changed);
 
   if (options.dry_run) {
-    CommitResult changes = compare_files(options.no_commit ? disk : head, plan.files);
+    CommitResult changes =
+        compare_files(options.no_commit ? ids_of(disk) : head.ids, ids_of(plan.files));
     bool nothing = changes.added.empty() && changes.modified.empty() && changes.removed.empty();
     if (nothing) {
       streams.out << "dry run: up to date, nothing would change\n";
@@ -595,9 +620,9 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   }
 
   if (options.no_commit) {
-    WriteSummary written = write_owned_files(repo.workdir(), plan.owned, plan.files);
+    WriteSummary written = write_owned_files(repo.workdir(), plan.owned, plan.files, disk);
     record_written(repo, plan.files);
-    CommitResult changes = compare_files(disk, plan.files);
+    CommitResult changes = compare_files(ids_of(disk), ids_of(plan.files));
     if (written.written.empty() && written.removed.empty()) {
       streams.out << "up to date: the work tree already holds this output\n";
       return kExitOk;
@@ -615,11 +640,13 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   }
   say(options.common, streams, "committing on branch " + repo.current_branch());
   CommitResult result = repo.commit_owned(plan.owned, plan.files, author, committer, message);
-  write_owned_files(repo.workdir(), plan.owned, plan.files);
+  WriteSummary written = write_owned_files(repo.workdir(), plan.owned, plan.files, disk);
   repo.clear_pending_checkout();  // the work tree follows the commit; see repair_interrupted_build
-  std::vector<std::string> paths;
-  for (const auto& [path, content] : plan.files) paths.push_back(path);
-  repo.refresh_index_stat(paths);
+  // Index entries the commit set have no stat data yet, nor do files just written.
+  std::set<std::string> touched(written.written.begin(), written.written.end());
+  touched.insert(result.added.begin(), result.added.end());
+  touched.insert(result.modified.begin(), result.modified.end());
+  repo.refresh_index_stat({touched.begin(), touched.end()});
   std::remove(written_record_path(repo).c_str());  // what --no-commit wrote is committed now
   if (!result.committed) {
     std::string names;
@@ -776,12 +803,12 @@ int remove_in(GitRepo& repo, const RemoveOptions& options, Streams streams) {
   }
   std::vector<std::string> prefixes;
   std::vector<std::string> names;
-  FileMap head;
+  IdMap head;
   for (const std::string& name : options.names) {
     if (std::find(names.begin(), names.end(), name) != names.end()) continue;
-    FileMap files;
+    IdMap files;
     for (std::string prefix : {"overlays/" + name + "/", "clusters/" + name + "/"}) {
-      if (plain_name(name)) files.merge(repo.read_head_tree(prefix));
+      if (plain_name(name)) files.merge(repo.head_blob_ids(prefix));
       prefixes.push_back(std::move(prefix));
     }
     if (files.empty()) {
@@ -795,7 +822,7 @@ int remove_in(GitRepo& repo, const RemoveOptions& options, Streams streams) {
 
   // Removing the folders from the work tree must not take edits nobody committed with them.
   FileMap disk = read_owned_files(repo.workdir(), prefixes);
-  std::vector<std::string> edits = uncommitted_edits(disk, head, head);
+  std::vector<std::string> edits = uncommitted_edits(disk, head, {});
   if (!edits.empty()) {
     return refuse_edits(streams, "uncommitted edits in the folders to remove:", edits,
                         "commit or discard them first ('git restore <path>', or delete files "
@@ -824,7 +851,7 @@ int remove_in(GitRepo& repo, const RemoveOptions& options, Streams streams) {
     streams.err << "synoverlay: committing on branch " << repo.current_branch() << "\n";
   }
   CommitResult result = repo.commit_owned(prefixes, {}, author, committer, message);
-  write_owned_files(repo.workdir(), prefixes, {});
+  write_owned_files(repo.workdir(), prefixes, {}, disk);
   repo.clear_pending_checkout();  // the work tree matches the commit: nothing to repair
   streams.out << "committed " << short_id(result.commit_id) << " on " << repo.current_branch()
               << " in " << repo.workdir() << ": " << summary << "\n";

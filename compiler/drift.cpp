@@ -204,11 +204,29 @@ std::optional<std::string> lookup(const FileMap& files, const std::string& path)
   return it->second;
 }
 
+// The committed files of environment `name`: its overlay and its clusters/ folder.
 FileMap head_environment(const GitRepo& repo, const std::string& name) {
   FileMap files = repo.read_head_tree("overlays/" + name + "/");
-  FileMap clusters = repo.read_head_tree("clusters/" + name + "/");
-  files.insert(clusters.begin(), clusters.end());
+  files.merge(repo.read_head_tree("clusters/" + name + "/"));
   return files;
+}
+
+// The same files' blob ids, which is all a comparison needs until something differs.
+IdMap head_environment_ids(const GitRepo& repo, const std::string& name) {
+  IdMap ids = repo.head_blob_ids("overlays/" + name + "/");
+  ids.merge(repo.head_blob_ids("clusters/" + name + "/"));
+  return ids;
+}
+
+// True when `committed` holds exactly the files of `expected`, by blob id.
+bool same_ids(const IdMap& committed, const FileMap& expected) {
+  if (committed.size() != expected.size()) return false;
+  auto it = committed.begin();
+  for (const auto& [path, content] : expected) {
+    if (it->first != path || it->second != GitRepo::blob_id(content)) return false;
+    ++it;
+  }
+  return true;
 }
 
 // Why the files of `env` differ: its record at HEAD names another environment (or there is
@@ -251,7 +269,7 @@ void add_base_drift(const GitRepo& repo, DriftReport& report) {
 std::map<std::string, std::string> head_environment_folders(const GitRepo& repo) {
   std::map<std::string, std::string> folders;
   for (std::string_view top : {"overlays/", "clusters/"}) {
-    for (const auto& [path, content] : repo.read_head_tree(top)) {
+    for (const auto& [path, id] : repo.head_blob_ids(top)) {
       std::string_view rest = std::string_view(path).substr(top.size());
       std::size_t slash = rest.find('/');
       if (slash == std::string_view::npos) continue;
@@ -345,8 +363,9 @@ DriftReport find_drift(const GitRepo& repo, const std::vector<ResolvedEnvironmen
   std::set<std::string> produced;
   for (const ResolvedEnvironment& env : environments) {
     produced.insert(env.name);
-    FileMap committed = head_environment(repo, env.name);
     FileMap expected = render_environment(env);
+    if (same_ids(head_environment_ids(repo, env.name), expected)) continue;
+    FileMap committed = head_environment(repo, env.name);
     std::vector<std::string> paths = differing_paths(committed, expected);
     if (paths.empty()) continue;
     DriftReason reason = environment_reason(committed, env);

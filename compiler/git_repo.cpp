@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -142,10 +144,38 @@ bool under_prefix(std::string_view path, std::string_view prefix) {
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
 
-bool owned(std::string_view path, const std::vector<std::string>& prefixes) {
-  return std::any_of(prefixes.begin(), prefixes.end(),
-                     [&](const std::string& prefix) { return under_prefix(path, prefix); });
-}
+// Folders (and single files) a commit owns, built once so that testing a path costs one
+// lookup per folder level of the path, however many environments a build holds.
+class OwnedSet {
+ public:
+  explicit OwnedSet(const std::vector<std::string>& prefixes) {
+    for (const std::string& prefix : prefixes) {
+      if (prefix.empty()) {
+        all_ = true;
+      } else if (prefix.back() == '/') {
+        folders_.insert(prefix);
+      } else {
+        exact_.insert(prefix);
+        folders_.insert(prefix + "/");
+      }
+    }
+  }
+
+  // As under_prefix() for any of the prefixes.
+  bool contains(std::string_view path) const {
+    if (all_ || exact_.contains(path)) return true;
+    for (std::size_t slash = path.find('/'); slash != std::string_view::npos;
+         slash = path.find('/', slash + 1)) {
+      if (folders_.contains(path.substr(0, slash + 1))) return true;
+    }
+    return false;
+  }
+
+ private:
+  bool all_ = false;
+  std::set<std::string, std::less<>> folders_;  // each ending in '/'
+  std::set<std::string, std::less<>> exact_;
+};
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -290,18 +320,41 @@ struct EntryState {
   unsigned mode = 0;
 };
 
-// Removes every entry under `prefixes` from `index` and returns what they were.
-std::map<std::string, EntryState> take_owned(git_index* index,
-                                             const std::vector<std::string>& prefixes) {
-  std::map<std::string, EntryState> taken;
-  for (std::size_t i = 0; i < git_index_entrycount(index); ++i) {
-    const git_index_entry* entry = git_index_get_byindex(index, i);
-    if (owned(entry->path, prefixes)) taken[entry->path] = {entry->id, entry->mode};
+// The files of one commit's tree by path, sorted: blobs (symbolic links included) and
+// gitlinks, with id and mode. Listing a tree once replaces a lookup per path or per folder.
+struct TreeFiles {
+  std::optional<git_oid> commit;  // nothing for an unborn branch: no files
+  std::map<std::string, EntryState, std::less<>> files;
+};
+
+int add_tree_file(const char* root, const git_tree_entry* entry, void* payload) {
+  git_object_t type = git_tree_entry_type(entry);
+  if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_COMMIT) return 0;  // folders: walked into
+  auto& files = *static_cast<std::map<std::string, EntryState, std::less<>>*>(payload);
+  files.emplace(
+      std::string(root) + git_tree_entry_name(entry),
+      EntryState{*git_tree_entry_id(entry), static_cast<unsigned>(git_tree_entry_filemode(entry))});
+  return 0;
+}
+
+TreeFiles list_tree_files(git_repository* repo, const std::optional<git_oid>& commit) {
+  TreeFiles listing{commit, {}};
+  if (!commit) return listing;
+  TreePtr tree = commit_tree(lookup_commit(repo, *commit).get());
+  check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, add_tree_file, &listing.files),
+        "listing the files of commit " + to_hex(*commit));
+  return listing;
+}
+
+// Calls `visit(path, state)` for every file of `listing` under `prefix` (as under_prefix()),
+// gitlinks left out.
+template <typename Visit>
+void for_each_under(const TreeFiles& listing, std::string_view prefix, Visit visit) {
+  for (auto it = listing.files.lower_bound(prefix);
+       it != listing.files.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+    if (it->second.mode == GIT_FILEMODE_COMMIT || !under_prefix(it->first, prefix)) continue;
+    visit(it->first, it->second);
   }
-  for (const auto& [path, state] : taken) {
-    check(git_index_remove(index, path.c_str(), 0), "dropping '" + path + "' from the tree");
-  }
-  return taken;
 }
 
 git_index_entry blob_entry(const std::string& path, const git_oid& id, std::size_t size) {
@@ -311,21 +364,6 @@ git_index_entry blob_entry(const std::string& path, const git_oid& id, std::size
   entry.mode = kBlobMode;
   entry.file_size = static_cast<std::uint32_t>(size);
   return entry;
-}
-
-// Writes every file as a blob and adds it to `index`; returns each path's blob id.
-std::map<std::string, git_oid> add_files(git_repository* repo, git_index* index,
-                                         const FileMap& files) {
-  std::map<std::string, git_oid> ids;
-  for (const auto& [path, content] : files) {
-    git_oid id;
-    check(git_blob_create_from_buffer(&id, repo, content.data(), content.size()),
-          "writing the blob for '" + path + "'");
-    git_index_entry entry = blob_entry(path, id, content.size());
-    check(git_index_add(index, &entry), "adding '" + path + "' to the tree");
-    ids.emplace(path, id);
-  }
-  return ids;
 }
 
 std::string prettified_message(const std::string& message) {
@@ -444,10 +482,11 @@ TreePtr tree_of_commit_if_present(git_repository* repo, const std::string& hex) 
 std::map<std::string, EntryState> tree_entries(const git_tree* tree,
                                                const std::vector<std::string>& prefixes) {
   IndexPtr index = index_of_tree(tree);
+  OwnedSet owned(prefixes);
   std::map<std::string, EntryState> entries;
   for (std::size_t i = 0; i < git_index_entrycount(index.get()); ++i) {
     const git_index_entry* entry = git_index_get_byindex(index.get(), i);
-    if (owned(entry->path, prefixes)) entries[entry->path] = {entry->id, entry->mode};
+    if (owned.contains(entry->path)) entries[entry->path] = {entry->id, entry->mode};
   }
   return entries;
 }
@@ -858,8 +897,15 @@ struct GitRepo::Impl {
     std::map<std::string, EntryState> before;
     std::map<std::string, git_oid> after;
   };
-  StagedTree stage_tree(const git_commit* parent, const std::vector<std::string>& prefixes,
+  StagedTree stage_tree(const std::optional<git_oid>& parent, const OwnedSet& owned,
                         const FileMap& files);
+
+  // The files of HEAD's tree, listed on first use and kept until synoverlay moves the branch
+  // itself, so that one run reads one HEAD however often it asks.
+  const TreeFiles& head_files();
+  // The files of `commit`: HEAD's listing when it is that commit, else a new listing, kept.
+  const TreeFiles& files_of(const std::optional<git_oid>& commit);
+  std::optional<TreeFiles> listing_;
 
   git_oid create_commit(const git_oid& tree_id, const git_commit* parent, const Signature& author,
                         const Signature& committer, const std::string& message);
@@ -870,14 +916,55 @@ struct GitRepo::Impl {
   IndexPtr open_index_for_update();
 };
 
-GitRepo::Impl::StagedTree GitRepo::Impl::stage_tree(const git_commit* parent,
-                                                    const std::vector<std::string>& prefixes,
-                                                    const FileMap& files) {
+const TreeFiles& GitRepo::Impl::head_files() {
+  if (!listing_) listing_ = list_tree_files(repo_.get(), ref_target(repo_.get(), "HEAD"));
+  return *listing_;
+}
+
+const TreeFiles& GitRepo::Impl::files_of(const std::optional<git_oid>& commit) {
+  bool same = listing_ && listing_->commit.has_value() == commit.has_value() &&
+              (!commit || git_oid_equal(&*listing_->commit, &*commit));
+  if (!same) listing_ = list_tree_files(repo_.get(), commit);
+  return *listing_;
+}
+
+GitRepo::Impl::StagedTree GitRepo::Impl::stage_tree(const std::optional<git_oid>& parent,
+                                                    const OwnedSet& owned, const FileMap& files) {
   StagedTree staged;
-  TreePtr tree = parent ? commit_tree(parent) : nullptr;
-  staged.index = index_of_tree(tree.get());
-  staged.before = take_owned(staged.index.get(), prefixes);
-  staged.after = add_files(repo_.get(), staged.index.get(), files);
+  git_index* raw_index = nullptr;
+  check(git_index_new(&raw_index), "creating an in-memory index");
+  staged.index = IndexPtr(raw_index);
+  const TreeFiles& parent_files = files_of(parent);
+  // Entries go in in path order, which the index keeps: each one is appended.
+  for (const auto& [path, state] : parent_files.files) {
+    if (owned.contains(path)) {
+      staged.before.emplace(path, state);
+      continue;
+    }
+    git_index_entry entry{};
+    entry.path = path.c_str();
+    entry.id = state.id;
+    entry.mode = state.mode;
+    check(git_index_add(staged.index.get(), &entry), "keeping '" + path + "' in the tree");
+  }
+
+  git_odb* raw_odb = nullptr;
+  check(git_repository_odb(&raw_odb, repo_.get()), "opening the object database");
+  OdbPtr odb(raw_odb);
+  for (const auto& [path, content] : files) {
+    git_oid id;
+    check(git_odb_hash(&id, content.data(), content.size(), GIT_OBJECT_BLOB),
+          "hashing '" + path + "'");
+    // A blob the parent holds at this path is stored already; only new bytes are written.
+    auto known = staged.before.find(path);
+    if (known == staged.before.end() || !git_oid_equal(&known->second.id, &id)) {
+      check(git_odb_write(&id, odb.get(), content.data(), content.size(), GIT_OBJECT_BLOB),
+            "writing the blob for '" + path + "'");
+    }
+    git_index_entry entry = blob_entry(path, id, content.size());
+    check(git_index_add(staged.index.get(), &entry), "adding '" + path + "' to the tree");
+    staged.after.emplace(path, id);
+  }
   return staged;
 }
 
@@ -923,10 +1010,11 @@ IndexPtr GitRepo::Impl::open_index_for_update() {
 void GitRepo::Impl::update_index(git_index* index, const std::vector<std::string>& prefixes,
                                  const FileMap& files, const std::map<std::string, git_oid>& ids,
                                  const git_oid& commit_id) {
+  OwnedSet owned(prefixes);
   std::vector<std::string> stale;
   for (std::size_t i = 0; i < git_index_entrycount(index); ++i) {
     const git_index_entry* entry = git_index_get_byindex(index, i);
-    if (owned(entry->path, prefixes) && !files.contains(std::string_view(entry->path))) {
+    if (owned.contains(entry->path) && !files.contains(std::string_view(entry->path))) {
       stale.emplace_back(entry->path);
     }
   }
@@ -984,7 +1072,7 @@ GitRepo GitRepo::open(const std::string& path, bool search_upwards) {
     throw GitRefused("'" + strip_trailing_slash(git_repository_path(repo.get())) +
                      "' is a bare repository; synoverlay needs one with a work tree");
   }
-  return GitRepo(std::make_unique<Impl>(Impl{std::move(repo)}));
+  return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt}));
 }
 
 GitRepo GitRepo::init(const std::string& path) {
@@ -995,7 +1083,7 @@ GitRepo GitRepo::init(const std::string& path) {
 
   git_repository* raw = nullptr;
   check(git_repository_init(&raw, path.c_str(), 0), "creating a repository at '" + path + "'");
-  return GitRepo(std::make_unique<Impl>(Impl{RepoPtr(raw)}));
+  return GitRepo(std::make_unique<Impl>(Impl{RepoPtr(raw), std::nullopt}));
 }
 
 std::string GitRepo::workdir() const {
@@ -1041,42 +1129,38 @@ std::string GitRepo::head_id() const {
 
 FileMap GitRepo::read_head_tree(std::string_view prefix) const {
   git_repository* repo = impl_->repo_.get();
-  TreePtr tree = head_tree(repo);
   FileMap files;
-  if (!tree) return files;
-
-  IndexPtr index = index_of_tree(tree.get());
-  for (std::size_t i = 0; i < git_index_entrycount(index.get()); ++i) {
-    const git_index_entry* entry = git_index_get_byindex(index.get(), i);
-    // Submodules (gitlinks) name a commit in another repository, not a blob here.
-    if (entry->mode == GIT_FILEMODE_COMMIT || !under_prefix(entry->path, prefix)) continue;
-    files.emplace(entry->path, read_blob(repo, entry->id));
-  }
+  for_each_under(impl_->head_files(), prefix,
+                 [&](const std::string& path, const EntryState& state) {
+                   files.emplace(path, read_blob(repo, state.id));
+                 });
   return files;
 }
 
-std::optional<std::string> GitRepo::read_head_file(std::string_view path) const {
-  git_repository* repo = impl_->repo_.get();
-  TreePtr tree = head_tree(repo);
-  if (!tree) return std::nullopt;
+IdMap GitRepo::head_blob_ids(std::string_view prefix) const {
+  IdMap ids;
+  for_each_under(impl_->head_files(), prefix,
+                 [&](const std::string& path, const EntryState& state) {
+                   ids.emplace(path, to_hex(state.id));
+                 });
+  return ids;
+}
 
-  git_tree_entry* raw = nullptr;
-  std::string wanted(path);
-  int rc = git_tree_entry_bypath(&raw, tree.get(), wanted.c_str());
-  TreeEntryPtr entry(raw);
-  if (rc == GIT_ENOTFOUND) return std::nullopt;
-  check(rc, "looking up '" + wanted + "' in HEAD");
-  if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) return std::nullopt;
-  return read_blob(repo, *git_tree_entry_id(entry.get()));
+std::optional<std::string> GitRepo::read_head_file(std::string_view path) const {
+  const TreeFiles& listing = impl_->head_files();
+  auto it = listing.files.find(path);
+  if (it == listing.files.end() || it->second.mode == GIT_FILEMODE_COMMIT) return std::nullopt;
+  return read_blob(impl_->repo_.get(), it->second.id);
 }
 
 CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixes,
                                    const FileMap& files, const Signature& author,
                                    const Signature& committer, const std::string& message) {
   if (std::string problem = unusable_state(); !problem.empty()) throw GitError(problem);
+  OwnedSet owned(owned_prefixes);
   for (const auto& [path, content] : files) {
     validate_path(path);
-    if (!owned(path, owned_prefixes)) {
+    if (!owned.contains(path)) {
       throw GitError("cannot commit '" + path + "': it is not under any owned folder");
     }
   }
@@ -1086,7 +1170,7 @@ CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixe
   BranchTip branch = read_branch(repo, head_branch_ref(repo));
   CommitPtr parent = branch.commit ? lookup_commit(repo, *branch.commit) : nullptr;
 
-  Impl::StagedTree staged = impl_->stage_tree(parent.get(), owned_prefixes, files);
+  Impl::StagedTree staged = impl_->stage_tree(branch.commit, owned, files);
   CommitResult result;
   describe_changes(staged.before, staged.after, result);
 
@@ -1107,6 +1191,7 @@ CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixe
                           owned_prefixes, static_cast<long>(::getpid())};
   note_pending(repo, pending);
   try {
+    impl_->listing_.reset();  // HEAD is about to move; whether it did or not, list it again
     impl_->move_branch(branch, commit_id, committer);
   } catch (const GitError&) {
     clear_pending_checkout();
@@ -1251,6 +1336,7 @@ void GitRepo::move_branch_keeping_changes(const std::string& target) {
                           {""},
                           static_cast<long>(::getpid())};
   note_pending(repo, pending);
+  impl_->listing_.reset();
   swap_branch(repo, branch, target_id, "synoverlay: reset to " + target);
   checkout(repo, from.get(), to.get(), {}, CheckoutMode::safe);
   repair_index(repo, from.get(), to.get(), changed_paths(from.get(), to.get(), {""}));
@@ -1325,20 +1411,35 @@ std::vector<std::string> GitRepo::finish_checkout(const PendingCheckout& pending
 }
 
 void GitRepo::refresh_index_stat(const std::vector<std::string>& paths) {
+  if (paths.empty()) return;
   git_index* raw = nullptr;
   check(git_repository_index(&raw, impl_->repo_.get()), "opening the repository's index");
   IndexPtr index(raw);
   check(git_index_read(index.get(), 0), "reading the repository's index");
+  std::string root = workdir() + "/";
   bool changed = false;
   for (const std::string& path : paths) {
     const git_index_entry* entry = git_index_get_bypath(index.get(), path.c_str(), 0);
     if (entry == nullptr) continue;
+    std::string full = root + path;
+    struct stat info {};
+    if (::lstat(full.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
     git_oid on_disk;
-    std::string full = workdir() + "/" + path;
     if (git_odb_hashfile(&on_disk, full.c_str(), GIT_OBJECT_BLOB) != 0) continue;
     if (!git_oid_equal(&on_disk, &entry->id)) continue;
-    // The bytes are the entry's, so adding the file again changes only its stat data.
-    check(git_index_add_bypath(index.get(), path.c_str()), "refreshing '" + path + "'");
+    // The bytes are the entry's: only the stat data changes, as git's own refresh does.
+    git_index_entry refreshed = *entry;
+    refreshed.path = path.c_str();
+    refreshed.ctime = {static_cast<std::int32_t>(info.st_ctim.tv_sec),
+                       static_cast<std::uint32_t>(info.st_ctim.tv_nsec)};
+    refreshed.mtime = {static_cast<std::int32_t>(info.st_mtim.tv_sec),
+                       static_cast<std::uint32_t>(info.st_mtim.tv_nsec)};
+    refreshed.dev = static_cast<std::uint32_t>(info.st_dev);
+    refreshed.ino = static_cast<std::uint32_t>(info.st_ino);
+    refreshed.uid = static_cast<std::uint32_t>(info.st_uid);
+    refreshed.gid = static_cast<std::uint32_t>(info.st_gid);
+    refreshed.file_size = static_cast<std::uint32_t>(info.st_size);
+    check(git_index_add(index.get(), &refreshed), "refreshing '" + path + "'");
     changed = true;
   }
   if (changed) check(git_index_write(index.get()), "writing the repository's index");

@@ -35,6 +35,8 @@ struct Signature {
 
 // One file of a commit: repository-relative path with '/' separators, and its bytes.
 using FileMap = std::map<std::string, std::string, std::less<>>;
+// Git's blob id (40 hex digits) of each file, by the same paths.
+using IdMap = std::map<std::string, std::string, std::less<>>;
 
 struct CommitResult {
   bool committed = false;  // false: the tree equalled HEAD's, nothing was made
@@ -109,8 +111,13 @@ class GitRepo {
 
   // Every file under `prefix` ("base/", "overlays/prod/") in HEAD's tree, by full path.
   FileMap read_head_tree(std::string_view prefix) const;
+  // The blob ids of the same files, without reading them: comparing ids is how a run tells
+  // which of many committed files it would change.
+  IdMap head_blob_ids(std::string_view prefix) const;
   // One file from HEAD's tree, or nothing.
   std::optional<std::string> read_head_file(std::string_view path) const;
+  // HEAD's tree is listed once per run and listed again only after synoverlay itself moves the
+  // branch (a commit, or a reset after a fetch): a run reads one HEAD throughout.
 
   // Commits a tree that is HEAD's tree with every path under `owned_prefixes` replaced by
   // `files` (paths missing from `files` are deleted). Nothing else from HEAD, the index or

@@ -386,13 +386,16 @@ std::optional<ResolvedEnvironment> read_record(const std::string& path, std::str
 }
 
 std::map<std::string, std::optional<ResolvedEnvironment>> recorded_environments(
-    const GitRepo& repo) {
+    const GitRepo& repo, const std::set<std::string>& skip) {
   std::map<std::string, std::optional<ResolvedEnvironment>> found;
-  for (const auto& [path, content] : repo.read_head_tree(kRecordDir)) {
+  for (const auto& [path, id] : repo.head_blob_ids(kRecordDir)) {
     std::string_view rest = std::string_view(path).substr(kRecordDir.size());
     std::size_t slash = rest.find('/');
     if (slash == std::string_view::npos || rest.substr(slash + 1) != kRecordFile) continue;
-    found[std::string(rest.substr(0, slash))] = read_record(path, content);
+    std::string name(rest.substr(0, slash));
+    if (skip.contains(name)) continue;
+    std::optional<std::string> content = repo.read_head_file(path);
+    found[name] = content ? read_record(path, *content) : std::nullopt;
   }
   return found;
 }

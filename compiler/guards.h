@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,10 +40,10 @@ std::optional<ResolvedEnvironment> read_record(const std::string& path, std::str
 // Path of the record of environment `name`: overlays/<name>/synoverlay-record.toml.
 std::string record_path(const std::string& name);
 
-// Every environment that has a record at HEAD, by name; nothing for a record that does not
-// load or validate any more.
+// Every environment that has a record at HEAD, by name, except those named in `skip`;
+// nothing for a record that does not load or validate any more.
 std::map<std::string, std::optional<ResolvedEnvironment>> recorded_environments(
-    const GitRepo& repo);
+    const GitRepo& repo, const std::set<std::string>& skip = {});
 
 // The commands a person runs to grow the volume of `kind` in `env` to the size `env` asks
 // for: the storage class, the PVC patch, the StatefulSet removed without its pods, the sync.

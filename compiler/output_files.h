@@ -30,9 +30,11 @@ struct WriteSummary {
   std::vector<std::string> written, removed;
 };
 
-// Makes the files under `prefixes` equal `files`: writes what differs, removes what is no
-// longer generated (and folders left empty). Throws OutputError on an I/O failure.
+// Makes the files under `prefixes` equal `files`: writes what differs from `current` (what
+// read_owned_files() returned for the same prefixes, under the same lock), removes what is no
+// longer generated (and folders left empty). New bytes reach the disk before any file is
+// replaced. Throws OutputError on an I/O failure.
 WriteSummary write_owned_files(const std::string& root, const std::vector<std::string>& prefixes,
-                               const FileMap& files);
+                               const FileMap& files, const FileMap& current);
 
 }  // namespace synoverlay
