@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -56,9 +57,14 @@ std::optional<std::string> read_text(const std::string& path, std::string& probl
     return std::nullopt;
   }
   // Read one byte past the limit, so an oversized file is recognised without reading it all.
-  std::string text(kMaxEnvironmentBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::string text;
+  std::array<char, 65536> chunk;
+  while (text.size() <= kMaxEnvironmentBytes) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (!in) break;
+  }
+  if (text.size() > kMaxEnvironmentBytes + 1) text.resize(kMaxEnvironmentBytes + 1);
   return text;
 }
 
@@ -221,15 +227,25 @@ bool choose_signatures(const BuildOptions& options, const GitRepo& repo, Signatu
 }
 
 // The environment file's name as generated files quote it: relative to the repository
-// root when the file lies inside it, else its file name alone.
-std::string source_name(const std::string& path, const std::string& workdir) {
-  std::error_code ec;
-  fs::path absolute = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  fs::path root = fs::weakly_canonical(workdir, ec);
-  fs::path relative = absolute.lexically_relative(root);
+// root when the file lies inside it, else its file name alone. Folders are resolved once
+// each (`resolved` keeps them), since a fleet's files share a few.
+std::string source_name(const std::string& path, const std::string& workdir,
+                        std::map<std::string, fs::path>& resolved) {
+  auto canonical = [&](const fs::path& folder) -> const fs::path& {
+    auto [it, fresh] = resolved.try_emplace(folder.string());
+    if (fresh) {
+      std::error_code ec;
+      it->second = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+    }
+    return it->second;
+  };
+  fs::path file(path);
+  fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  fs::path absolute = canonical(folder) / file.filename();
+  fs::path relative = absolute.lexically_relative(canonical(workdir));
   std::string name = !relative.empty() && *relative.begin() != ".."
                          ? relative.generic_string()
-                         : fs::path(path).filename().generic_string();
+                         : file.filename().generic_string();
   // The name goes into YAML comments and commit trailers: a newline there would become a
   // key, and bytes that are not ASCII might not be UTF-8.
   for (char& c : name) {
@@ -237,6 +253,14 @@ std::string source_name(const std::string& path, const std::string& workdir) {
     if (byte < 0x20 || byte >= 0x7f) c = '?';
   }
   return name;
+}
+
+// Names every environment's source as source_name() does.
+void name_sources(std::vector<ResolvedEnvironment>& environments, const std::string& workdir) {
+  std::map<std::string, fs::path> resolved;
+  for (ResolvedEnvironment& env : environments) {
+    env.source = source_name(env.source, workdir, resolved);
+  }
 }
 
 // An environment's record as HEAD holds it, read once per build.
@@ -698,9 +722,7 @@ int build_serialised(GitRepo& repo, const BuildOptions& options, const Loaded& l
 int build_opened(const BuildOptions& options, Loaded& loaded, Streams streams) {
   std::optional<GitRepo> repo;
   if (int code = open_repository(options, streams, repo); code != kExitOk) return code;
-  for (ResolvedEnvironment& env : loaded.environments) {
-    env.source = source_name(env.source, repo->workdir());
-  }
+  name_sources(loaded.environments, repo->workdir());
   try {
     return build_serialised(*repo, options, loaded, streams);
   } catch (const GitError& error) {
@@ -768,8 +790,8 @@ int check_in(const GitRepo& repo, const CheckOptions& options, Loaded& loaded, S
   for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
     ResolvedEnvironment& env = loaded.environments[i];
     file_of[env.name] = loaded.inputs[i].path;
-    env.source = source_name(env.source, repo.workdir());
   }
+  name_sources(loaded.environments, repo.workdir());
   DriftReport drift = find_drift(repo, loaded.environments);
   report_drift(drift, file_of, loaded.inputs.front().path, loaded.sink);
   if (options.common.format == OutputFormat::human) print_diffs(drift, streams);

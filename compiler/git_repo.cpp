@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -103,9 +107,33 @@ class Buffer {
 constexpr unsigned kBlobMode = GIT_FILEMODE_BLOB;  // 100644
 constexpr std::string_view kBranchPrefix = "refs/heads/";
 
+// libgit2's initialisation, under way or done. It reads the system's CA certificates, which
+// costs several milliseconds, so a Libgit2Warmup lets it run beside loading and validation.
+std::future<int>& libgit2_ready() {
+  static std::future<int> ready;
+  return ready;
+}
+
+int initialise_libgit2() {
+  int rc = git_libgit2_init();
+  // Trees are made only from ids synoverlay listed from a tree or wrote itself; checking
+  // that each object exists would read every blob of the repository once more.
+  if (rc >= 0) git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+  return rc;
+}
+
+void start_libgit2() {
+  static std::once_flag started;
+  std::call_once(started,
+                 [] { libgit2_ready() = std::async(std::launch::async, initialise_libgit2); });
+}
+
 void ensure_libgit2() {
   // libgit2 is initialised once and never shut down: handles may live until exit.
-  static const int rc = git_libgit2_init();
+  static const int rc = [] {
+    start_libgit2();
+    return libgit2_ready().get();
+  }();
   if (rc < 0) throw GitError("initialising libgit2 failed");
 }
 
@@ -887,6 +915,12 @@ PushResult push_to_network(git_remote* remote, const std::string& local_ref, con
 
 }  // namespace
 
+Libgit2Warmup::Libgit2Warmup() { start_libgit2(); }
+
+Libgit2Warmup::~Libgit2Warmup() {
+  if (libgit2_ready().valid()) libgit2_ready().wait();
+}
+
 struct GitRepo::Impl {
   RepoPtr repo_;
 
@@ -907,6 +941,14 @@ struct GitRepo::Impl {
   const TreeFiles& files_of(const std::optional<git_oid>& commit);
   std::optional<TreeFiles> listing_;
 
+  // New objects (blobs, trees, commits) collect in memory and reach the disk as one pack when
+  // a commit is complete: one file instead of one per object, and nothing at all when a
+  // build turns out to change nothing. The backend belongs to the repository's object
+  // database.
+  git_odb_backend* new_objects_ = nullptr;
+  void store_new_objects();
+  void discard_new_objects();
+
   git_oid create_commit(const git_oid& tree_id, const git_commit* parent, const Signature& author,
                         const Signature& committer, const std::string& message);
   void move_branch(const BranchTip& branch, const git_oid& new_id, const Signature& committer);
@@ -915,6 +957,38 @@ struct GitRepo::Impl {
                     const git_oid& commit_id);
   IndexPtr open_index_for_update();
 };
+
+void GitRepo::Impl::store_new_objects() {
+  Buffer pack;
+  check(git_mempack_dump(pack.get(), repo_.get(), new_objects_), "packing the new objects");
+  git_odb* raw_odb = nullptr;
+  check(git_repository_odb(&raw_odb, repo_.get()), "opening the object database");
+  OdbPtr odb(raw_odb);
+  git_odb_writepack* raw_writer = nullptr;
+  check(git_odb_write_pack(&raw_writer, odb.get(), nullptr, nullptr), "storing the new objects");
+  WritepackPtr writer(raw_writer);
+  git_indexer_progress progress{};
+  check(writer->append(writer.get(), pack.get()->ptr, pack.get()->size, &progress),
+        "storing the new objects");
+  check(writer->commit(writer.get(), &progress), "storing the new objects");
+  check(git_mempack_reset(new_objects_), "releasing the new objects");
+}
+
+void GitRepo::Impl::discard_new_objects() { git_mempack_reset(new_objects_); }
+
+// Gives `repo` an in-memory store for new objects in front of its object database.
+static git_odb_backend* collect_new_objects(git_repository* repo) {
+  git_odb* raw_odb = nullptr;
+  check(git_repository_odb(&raw_odb, repo), "opening the object database");
+  OdbPtr odb(raw_odb);
+  git_odb_backend* backend = nullptr;
+  check(git_mempack_new(&backend), "preparing the object store");
+  if (git_odb_add_backend(odb.get(), backend, 999) < 0) {
+    backend->free(backend);
+    fail("preparing the object store");
+  }
+  return backend;
+}
 
 const TreeFiles& GitRepo::Impl::head_files() {
   if (!listing_) listing_ = list_tree_files(repo_.get(), ref_target(repo_.get(), "HEAD"));
@@ -948,17 +1022,16 @@ GitRepo::Impl::StagedTree GitRepo::Impl::stage_tree(const std::optional<git_oid>
     check(git_index_add(staged.index.get(), &entry), "keeping '" + path + "' in the tree");
   }
 
-  git_odb* raw_odb = nullptr;
-  check(git_repository_odb(&raw_odb, repo_.get()), "opening the object database");
-  OdbPtr odb(raw_odb);
   for (const auto& [path, content] : files) {
     git_oid id;
     check(git_odb_hash(&id, content.data(), content.size(), GIT_OBJECT_BLOB),
           "hashing '" + path + "'");
-    // A blob the parent holds at this path is stored already; only new bytes are written.
+    // A blob the parent holds at this path is stored already. Other bytes go straight to
+    // the new objects: asking the whole database first would cost more than a copy of an
+    // object that happens to exist elsewhere, which a pack may hold without harm.
     auto known = staged.before.find(path);
     if (known == staged.before.end() || !git_oid_equal(&known->second.id, &id)) {
-      check(git_odb_write(&id, odb.get(), content.data(), content.size(), GIT_OBJECT_BLOB),
+      check(new_objects_->write(new_objects_, &id, content.data(), content.size(), GIT_OBJECT_BLOB),
             "writing the blob for '" + path + "'");
     }
     git_index_entry entry = blob_entry(path, id, content.size());
@@ -1072,7 +1145,8 @@ GitRepo GitRepo::open(const std::string& path, bool search_upwards) {
     throw GitRefused("'" + strip_trailing_slash(git_repository_path(repo.get())) +
                      "' is a bare repository; synoverlay needs one with a work tree");
   }
-  return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt}));
+  git_odb_backend* store = collect_new_objects(repo.get());
+  return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt, store}));
 }
 
 GitRepo GitRepo::init(const std::string& path) {
@@ -1083,7 +1157,9 @@ GitRepo GitRepo::init(const std::string& path) {
 
   git_repository* raw = nullptr;
   check(git_repository_init(&raw, path.c_str(), 0), "creating a repository at '" + path + "'");
-  return GitRepo(std::make_unique<Impl>(Impl{RepoPtr(raw), std::nullopt}));
+  RepoPtr repo(raw);
+  git_odb_backend* store = collect_new_objects(repo.get());
+  return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt, store}));
 }
 
 std::string GitRepo::workdir() const {
@@ -1179,11 +1255,13 @@ CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixe
   bool unchanged = parent ? git_oid_equal(&tree_id, git_commit_tree_id(parent.get()))
                           : git_index_entrycount(staged.index.get()) == 0;
   if (unchanged) {
+    impl_->discard_new_objects();
     result.commit_id = branch.commit ? to_hex(*branch.commit) : std::string();
     return result;
   }
 
   git_oid commit_id = impl_->create_commit(tree_id, parent.get(), author, committer, message);
+  impl_->store_new_objects();  // on disk before anything names the commit
   IndexPtr index = impl_->open_index_for_update();
   // Noted before the branch moves: a build killed between here and the written work tree
   // leaves HEAD ahead of the index and the files, and the next build finishes the update.

@@ -79,6 +79,18 @@ struct PendingCheckout {
   long pid = 0;                       // the process that noted it
 };
 
+// Initialises libgit2 on a thread of its own for as long as it lives, so that a command can
+// load and validate its input meanwhile; the first GitRepo::open or init waits for it, and so
+// does the destructor: the process must not exit while libgit2 (and the crypto libraries it
+// loads, which clean up at exit) is half initialised. Using it is optional.
+class Libgit2Warmup {
+ public:
+  Libgit2Warmup();
+  Libgit2Warmup(const Libgit2Warmup&) = delete;
+  Libgit2Warmup& operator=(const Libgit2Warmup&) = delete;
+  ~Libgit2Warmup();
+};
+
 class GitRepo {
  public:
   // Opens the repository whose work tree holds `path`, searching upwards like git when

@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "commands.h"
+#include "git_repo.h"
 
 namespace {
 
@@ -148,6 +150,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : synoverlay::kExitUsage;
   }
 
+  // These open a repository: libgit2 gets ready while the environment files load.
+  std::optional<synoverlay::Libgit2Warmup> warmup;
+  if (*build_cmd || *check_cmd || *remove_cmd) warmup.emplace();
   synoverlay::Streams streams{std::cout, std::cerr};
   build.common.color = validate.common.color = want_color();
   if (*build_cmd) return synoverlay::run_build(build, streams);

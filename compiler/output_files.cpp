@@ -1,5 +1,6 @@
 #include "output_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -19,35 +21,56 @@ namespace fs = std::filesystem;
   throw OutputError(what + " '" + path + "': " + std::strerror(errno));
 }
 
-// Refuses paths whose folders below `root` include a symbolic link. Folders found to be real
-// are remembered, so that many files in one folder cost one look at it.
-class SymlinkGuard {
+// Walks paths below `root` refusing symbolic links on the way (synoverlay never writes
+// through one). Folders found to be real are remembered, so that many files in one folder
+// cost one look at it.
+class PathGuard {
  public:
-  explicit SymlinkGuard(fs::path root) : root_(std::move(root)) {}
+  explicit PathGuard(fs::path root) : root_(std::move(root)) {}
 
-  void check(const std::string& relative) {
-    fs::path current = root_;
-    fs::path rel(relative);
+  // Checks the folders leading to `relative` and, with `file`, that a file can be put at
+  // `relative`: no file stands where a folder goes, no folder where the file goes. What does
+  // not exist yet is fine: the build makes it.
+  void check(const std::string& relative, bool file) {
     std::string seen;
-    for (auto it = rel.begin(); it != rel.end(); ++it) {
-      current /= *it;
-      seen += it->string();
-      seen += '/';
-      if (real_folders_.contains(seen)) continue;
+    std::size_t begin = 0;
+    while (begin < relative.size()) {
+      std::size_t slash = relative.find('/', begin);
+      bool last = slash == std::string::npos || slash + 1 == relative.size();
+      seen.append(relative, begin, slash == std::string::npos ? std::string::npos : slash - begin);
+      begin = slash == std::string::npos ? relative.size() : slash + 1;
+      if (!last && real_folders_.contains(seen)) {
+        seen += '/';
+        continue;
+      }
       struct stat info {};
-      if (::lstat(current.c_str(), &info) != 0) return;  // the rest does not exist yet
+      if (::lstat((root_ / seen).c_str(), &info) != 0) return;
       if (S_ISLNK(info.st_mode)) {
-        throw OutputError("refusing to use '" + current.lexically_relative(root_).string() +
+        throw OutputError("refusing to use '" + seen +
                           "': it is a symbolic link, and synoverlay writes only real folders "
                           "inside the repository");
       }
-      if (S_ISDIR(info.st_mode)) real_folders_.insert(seen);
+      if (S_ISDIR(info.st_mode)) {
+        real_folders_.insert(seen);
+        if (last && file) {
+          throw OutputError("cannot write '" + relative +
+                            "': a folder of that name is in the way; move it away, nothing "
+                            "was written or committed");
+        }
+      } else if (!last && file) {
+        throw OutputError("cannot write '" + relative + "': '" + seen +
+                          "' is a file, not a folder; move it away, nothing was written or "
+                          "committed");
+      } else if (!last) {
+        return;  // a file where a folder would be: there is nothing below it to read
+      }
+      seen += '/';
     }
   }
 
  private:
   fs::path root_;
-  std::set<std::string> real_folders_;  // relative, each ending in '/'
+  std::set<std::string, std::less<>> real_folders_;  // relative, without a trailing '/'
 };
 
 std::string read_file(const fs::path& path) {
@@ -75,7 +98,8 @@ std::string read_file(const fs::path& path) {
 }
 
 // Writes `content` to the temporary file `temp` and starts writing it out to the disk without
-// waiting; flush() waits. Returns false with errno set on failure (`temp` is then removed).
+// waiting; flush() or flush_all() waits. Returns false with errno set on failure (`temp` is
+// then removed).
 bool write_temporary(const std::string& temp, const std::string& content) {
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
@@ -96,6 +120,20 @@ bool write_temporary(const std::string& temp, const std::string& content) {
     ::unlink(temp.c_str());
     errno = error;
   }
+  return ok;
+}
+
+// Above this many files one file system flush is cheaper than a flush per file.
+constexpr std::size_t kFilesPerFlush = 16;
+
+// Waits until the bytes of every file of the file system holding `root` are on the disk.
+bool flush_all(const fs::path& root) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::syncfs(fd) == 0;
+  int error = errno;
+  ::close(fd);
+  errno = error;
   return ok;
 }
 
@@ -120,65 +158,68 @@ void prune_empty(fs::path dir, const fs::path& stop) {
   }
 }
 
+// Adds every regular file below the folder `relative` (ending in '/') to `files`.
+void read_folder(const fs::path& root, const std::string& relative, FileMap& files) {
+  fs::path dir = root / relative;
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) return;
+    fail("cannot list", dir.string());
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(handle, ::closedir);
+  std::vector<std::pair<std::string, bool>> entries;  // name, is a folder
+  errno = 0;
+  while (const dirent* entry = ::readdir(handle)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    unsigned char type = entry->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat info {};
+      if (::lstat((dir / name).c_str(), &info) != 0) fail("cannot read", (dir / name).string());
+      type = S_ISLNK(info.st_mode)   ? DT_LNK
+             : S_ISDIR(info.st_mode) ? DT_DIR
+             : S_ISREG(info.st_mode) ? DT_REG
+                                     : DT_UNKNOWN;
+    }
+    if (type == DT_LNK) {
+      throw OutputError("refusing to use '" + relative + name +
+                        "': it is a symbolic link inside a folder synoverlay owns");
+    }
+    if (type == DT_DIR || type == DT_REG) entries.emplace_back(std::move(name), type == DT_DIR);
+  }
+  if (errno != 0) fail("cannot list", dir.string());
+  for (const auto& [name, folder] : entries) {
+    if (folder) {
+      read_folder(root, relative + name + "/", files);
+    } else if (!name.ends_with(".synoverlay-tmp")) {
+      files[relative + name] = read_file(dir / name);
+    }
+  }
+}
+
 }  // namespace
 
 FileMap read_owned_files(const std::string& root, const std::vector<std::string>& prefixes) {
   FileMap files;
   fs::path base(root);
-  SymlinkGuard guard(base);
+  PathGuard guard(base);
   for (const std::string& prefix : prefixes) {
-    guard.check(prefix);
-    fs::path dir = base / prefix;
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      if (it->is_symlink()) {
-        throw OutputError("refusing to use '" + it->path().lexically_relative(base).string() +
-                          "': it is a symbolic link inside a folder synoverlay owns");
-      }
-      if (!it->is_regular_file()) continue;
-      std::string relative = it->path().lexically_relative(base).generic_string();
-      if (relative.ends_with(".synoverlay-tmp")) continue;
-      files[relative] = read_file(it->path());
-    }
-    if (ec) throw OutputError("cannot list '" + dir.string() + "': " + ec.message());
+    guard.check(prefix, false);
+    read_folder(base, prefix.empty() || prefix.back() == '/' ? prefix : prefix + "/", files);
   }
   return files;
 }
 
 void check_writable(const std::string& root, const FileMap& files) {
-  fs::path base(root);
-  SymlinkGuard guard(base);
-  for (const auto& [path, content] : files) {
-    guard.check(path);
-    fs::path current = base;
-    fs::path rel(path);
-    for (auto it = rel.begin(); it != rel.end(); ++it) {
-      current /= *it;
-      bool last = std::next(it) == rel.end();
-      std::error_code ec;
-      fs::file_status status = fs::symlink_status(current, ec);
-      if (ec || !fs::exists(status)) break;  // the rest is made by the build
-      if (last && fs::is_directory(status)) {
-        throw OutputError("cannot write '" + path + "': a folder of that name is in the way; " +
-                          "move it away, nothing was written or committed");
-      }
-      if (!last && !fs::is_directory(status)) {
-        throw OutputError("cannot write '" + path + "': '" +
-                          current.lexically_relative(base).generic_string() +
-                          "' is a file, not a folder; move it away, nothing was written or "
-                          "committed");
-      }
-    }
-  }
+  PathGuard guard{fs::path(root)};
+  for (const auto& [path, content] : files) guard.check(path, true);
 }
 
 WriteSummary write_owned_files(const std::string& root, const std::vector<std::string>& prefixes,
                                const FileMap& files, const FileMap& current) {
   WriteSummary summary;
   fs::path base(root);
-  SymlinkGuard guard(base);
+  PathGuard guard(base);
   // Every new file is written beside its place and flushed before the first one replaces
   // anything: a failure leaves the work tree as it was, a crash leaves each file old or new.
   std::vector<std::pair<std::string, fs::path>> staged;  // temporary file, destination
@@ -186,9 +227,9 @@ WriteSummary write_owned_files(const std::string& root, const std::vector<std::s
     for (const auto& [temp, path] : staged) ::unlink(temp.c_str());
   };
   for (const auto& [path, content] : files) {
-    guard.check(path);
     auto it = current.find(path);
     if (it != current.end() && it->second == content) continue;
+    guard.check(path.substr(0, path.rfind('/') + 1), false);  // its folders
     fs::path full = base / path;
     std::error_code ec;
     fs::create_directories(full.parent_path(), ec);
@@ -207,12 +248,14 @@ WriteSummary write_owned_files(const std::string& root, const std::vector<std::s
     staged.emplace_back(std::move(temp), std::move(full));
     summary.written.push_back(path);
   }
-  for (const auto& [temp, path] : staged) {
-    if (!flush(temp)) {
+  // Many files wait for one flush of the file system, a few for one flush each.
+  bool flushed = staged.size() > kFilesPerFlush && flush_all(base);
+  for (std::size_t i = 0; !flushed && i < staged.size(); ++i) {
+    if (!flush(staged[i].first)) {
       int error = errno;
       discard();
       errno = error;
-      fail("cannot write", temp);
+      fail("cannot write", staged[i].first);
     }
   }
   for (const auto& [temp, path] : staged) {
