@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <git2.h>
-#include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -915,6 +914,141 @@ PushResult push_to_network(git_remote* remote, const std::string& local_ref, con
 
 }  // namespace
 
+// New objects (blobs, trees, the commit) wait in memory until a commit is complete and then
+// reach the disk in one go: a few as loose objects, many as one pack, whose two files cost
+// far less to create than one file per object; nothing at all when the build changes
+// nothing. The store is a backend in front of the repository's object database, so libgit2
+// reads the new objects back (its tree writer does) as if they were stored already.
+class PendingObjects {
+ public:
+  // Gives `repo`'s object database the store; the database owns it from then on.
+  static PendingObjects* attach(git_repository* repo);
+
+  void add(const git_oid& id, git_object_t type, const void* data, std::size_t size) {
+    objects_.try_emplace(id, Object{type, std::string(static_cast<const char*>(data), size)});
+  }
+  // Writes every object into `repo`'s object folder, then forgets them.
+  void store(git_repository* repo);
+  void discard() { objects_.clear(); }
+
+ private:
+  struct Object {
+    git_object_t type;
+    std::string data;
+  };
+  struct OidLess {
+    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
+  };
+  // What libgit2 holds: its backend structure, with the way back to the store.
+  struct Backend {
+    git_odb_backend parent;
+    PendingObjects* owner;
+  };
+
+  static PendingObjects& of(git_odb_backend* backend) {
+    return *reinterpret_cast<Backend*>(backend)->owner;
+  }
+  static int read(void** data, std::size_t* size, git_object_t* type, git_odb_backend* backend,
+                  const git_oid* id);
+  static int read_header(std::size_t* size, git_object_t* type, git_odb_backend* backend,
+                         const git_oid* id);
+  static int write(git_odb_backend* backend, const git_oid* id, const void* data, std::size_t size,
+                   git_object_t type);
+  static int exists(git_odb_backend* backend, const git_oid* id);
+  static void release(git_odb_backend* backend);
+
+  // Up to this many objects are written loose, more as a pack.
+  static constexpr std::size_t kLooseLimit = 32;
+
+  std::map<git_oid, Object, OidLess> objects_;
+};
+
+PendingObjects* PendingObjects::attach(git_repository* repo) {
+  git_odb* raw_odb = nullptr;
+  check(git_repository_odb(&raw_odb, repo), "opening the object database");
+  OdbPtr odb(raw_odb);
+  auto backend = std::make_unique<Backend>();
+  check(git_odb_init_backend(&backend->parent, GIT_ODB_BACKEND_VERSION),
+        "preparing the object store");
+  backend->parent.read = read;
+  backend->parent.read_header = read_header;
+  backend->parent.write = write;
+  backend->parent.exists = exists;
+  backend->parent.free = release;
+  auto store = std::make_unique<PendingObjects>();
+  backend->owner = store.get();
+  // The highest priority: new objects go here, and are looked for here first.
+  check(git_odb_add_backend(odb.get(), &backend->parent, 999), "preparing the object store");
+  backend.release();  // the object database frees both through release()
+  return store.release();
+}
+
+int PendingObjects::read(void** data, std::size_t* size, git_object_t* type,
+                         git_odb_backend* backend, const git_oid* id) {
+  const auto& objects = of(backend).objects_;
+  auto it = objects.find(*id);
+  if (it == objects.end()) return GIT_ENOTFOUND;
+  void* copy = git_odb_backend_data_alloc(backend, it->second.data.size());
+  if (copy == nullptr) return -1;
+  std::memcpy(copy, it->second.data.data(), it->second.data.size());
+  *data = copy;
+  *size = it->second.data.size();
+  *type = it->second.type;
+  return 0;
+}
+
+int PendingObjects::read_header(std::size_t* size, git_object_t* type, git_odb_backend* backend,
+                                const git_oid* id) {
+  const auto& objects = of(backend).objects_;
+  auto it = objects.find(*id);
+  if (it == objects.end()) return GIT_ENOTFOUND;
+  *size = it->second.data.size();
+  *type = it->second.type;
+  return 0;
+}
+
+int PendingObjects::write(git_odb_backend* backend, const git_oid* id, const void* data,
+                          std::size_t size, git_object_t type) {
+  of(backend).add(*id, type, data, size);
+  return 0;
+}
+
+int PendingObjects::exists(git_odb_backend* backend, const git_oid* id) {
+  return of(backend).objects_.contains(*id) ? 1 : 0;
+}
+
+void PendingObjects::release(git_odb_backend* backend) {
+  auto* wrapper = reinterpret_cast<Backend*>(backend);
+  delete wrapper->owner;
+  delete wrapper;
+}
+
+void PendingObjects::store(git_repository* repo) {
+  if (objects_.empty()) return;
+  if (objects_.size() <= kLooseLimit) {
+    // The repository's own backends alone, without this store in front of them.
+    std::string objects_dir = strip_trailing_slash(git_repository_path(repo)) + "/objects";
+    git_odb* raw_odb = nullptr;
+    check(git_odb_open(&raw_odb, objects_dir.c_str()), "opening the object database");
+    OdbPtr odb(raw_odb);
+    for (const auto& [id, object] : objects_) {
+      git_oid written;
+      check(git_odb_write(&written, odb.get(), object.data.data(), object.data.size(), object.type),
+            "writing object " + to_hex(id));
+    }
+  } else {
+    git_packbuilder* raw_pack = nullptr;
+    check(git_packbuilder_new(&raw_pack, repo), "packing the new objects");
+    PackbuilderPtr pack(raw_pack);
+    for (const auto& [id, object] : objects_) {
+      check(git_packbuilder_insert(pack.get(), &id, nullptr), "packing the new objects");
+    }
+    check(git_packbuilder_write(pack.get(), nullptr, 0, nullptr, nullptr),
+          "writing the pack of new objects");
+  }
+  objects_.clear();
+}
+
 Libgit2Warmup::Libgit2Warmup() { start_libgit2(); }
 
 Libgit2Warmup::~Libgit2Warmup() {
@@ -941,13 +1075,8 @@ struct GitRepo::Impl {
   const TreeFiles& files_of(const std::optional<git_oid>& commit);
   std::optional<TreeFiles> listing_;
 
-  // New objects (blobs, trees, commits) collect in memory and reach the disk as one pack when
-  // a commit is complete: one file instead of one per object, and nothing at all when a
-  // build turns out to change nothing. The backend belongs to the repository's object
-  // database.
-  git_odb_backend* new_objects_ = nullptr;
-  void store_new_objects();
-  void discard_new_objects();
+  // New objects wait here until a commit is complete; owned by the object database.
+  PendingObjects* new_objects_ = nullptr;
 
   git_oid create_commit(const git_oid& tree_id, const git_commit* parent, const Signature& author,
                         const Signature& committer, const std::string& message);
@@ -957,38 +1086,6 @@ struct GitRepo::Impl {
                     const git_oid& commit_id);
   IndexPtr open_index_for_update();
 };
-
-void GitRepo::Impl::store_new_objects() {
-  Buffer pack;
-  check(git_mempack_dump(pack.get(), repo_.get(), new_objects_), "packing the new objects");
-  git_odb* raw_odb = nullptr;
-  check(git_repository_odb(&raw_odb, repo_.get()), "opening the object database");
-  OdbPtr odb(raw_odb);
-  git_odb_writepack* raw_writer = nullptr;
-  check(git_odb_write_pack(&raw_writer, odb.get(), nullptr, nullptr), "storing the new objects");
-  WritepackPtr writer(raw_writer);
-  git_indexer_progress progress{};
-  check(writer->append(writer.get(), pack.get()->ptr, pack.get()->size, &progress),
-        "storing the new objects");
-  check(writer->commit(writer.get(), &progress), "storing the new objects");
-  check(git_mempack_reset(new_objects_), "releasing the new objects");
-}
-
-void GitRepo::Impl::discard_new_objects() { git_mempack_reset(new_objects_); }
-
-// Gives `repo` an in-memory store for new objects in front of its object database.
-static git_odb_backend* collect_new_objects(git_repository* repo) {
-  git_odb* raw_odb = nullptr;
-  check(git_repository_odb(&raw_odb, repo), "opening the object database");
-  OdbPtr odb(raw_odb);
-  git_odb_backend* backend = nullptr;
-  check(git_mempack_new(&backend), "preparing the object store");
-  if (git_odb_add_backend(odb.get(), backend, 999) < 0) {
-    backend->free(backend);
-    fail("preparing the object store");
-  }
-  return backend;
-}
 
 const TreeFiles& GitRepo::Impl::head_files() {
   if (!listing_) listing_ = list_tree_files(repo_.get(), ref_target(repo_.get(), "HEAD"));
@@ -1031,8 +1128,7 @@ GitRepo::Impl::StagedTree GitRepo::Impl::stage_tree(const std::optional<git_oid>
     // object that happens to exist elsewhere, which a pack may hold without harm.
     auto known = staged.before.find(path);
     if (known == staged.before.end() || !git_oid_equal(&known->second.id, &id)) {
-      check(new_objects_->write(new_objects_, &id, content.data(), content.size(), GIT_OBJECT_BLOB),
-            "writing the blob for '" + path + "'");
+      new_objects_->add(id, GIT_OBJECT_BLOB, content.data(), content.size());
     }
     git_index_entry entry = blob_entry(path, id, content.size());
     check(git_index_add(staged.index.get(), &entry), "adding '" + path + "' to the tree");
@@ -1145,7 +1241,7 @@ GitRepo GitRepo::open(const std::string& path, bool search_upwards) {
     throw GitRefused("'" + strip_trailing_slash(git_repository_path(repo.get())) +
                      "' is a bare repository; synoverlay needs one with a work tree");
   }
-  git_odb_backend* store = collect_new_objects(repo.get());
+  PendingObjects* store = PendingObjects::attach(repo.get());
   return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt, store}));
 }
 
@@ -1158,7 +1254,7 @@ GitRepo GitRepo::init(const std::string& path) {
   git_repository* raw = nullptr;
   check(git_repository_init(&raw, path.c_str(), 0), "creating a repository at '" + path + "'");
   RepoPtr repo(raw);
-  git_odb_backend* store = collect_new_objects(repo.get());
+  PendingObjects* store = PendingObjects::attach(repo.get());
   return GitRepo(std::make_unique<Impl>(Impl{std::move(repo), std::nullopt, store}));
 }
 
@@ -1255,13 +1351,13 @@ CommitResult GitRepo::commit_owned(const std::vector<std::string>& owned_prefixe
   bool unchanged = parent ? git_oid_equal(&tree_id, git_commit_tree_id(parent.get()))
                           : git_index_entrycount(staged.index.get()) == 0;
   if (unchanged) {
-    impl_->discard_new_objects();
+    impl_->new_objects_->discard();
     result.commit_id = branch.commit ? to_hex(*branch.commit) : std::string();
     return result;
   }
 
   git_oid commit_id = impl_->create_commit(tree_id, parent.get(), author, committer, message);
-  impl_->store_new_objects();  // on disk before anything names the commit
+  impl_->new_objects_->store(repo);  // on disk before anything names the commit
   IndexPtr index = impl_->open_index_for_update();
   // Noted before the branch moves: a build killed between here and the written work tree
   // leaves HEAD ahead of the index and the files, and the next build finishes the update.
