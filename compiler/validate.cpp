@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <regex>
 
+#include "grammar.h"
 #include "quantity.h"
 
 namespace synoverlay {
@@ -25,46 +25,6 @@ constexpr std::string_view kNetlocHint =
 constexpr std::size_t kMaxCertificateName = 64;
 constexpr std::size_t kMaxLabel = 63;
 constexpr std::size_t kMaxSubdomain = 253;
-
-// The grammar of image references (the distribution project's reference grammar, with
-// lower-case repository paths). schema/env.schema.json carries the same expressions, and
-// tests/integration/schema_test.sh checks that the two agree.
-std::string repository_expression() {
-  const std::string host = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*";
-  const std::string component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-  return "(?:" + host + "(?::[0-9]{1,5})?|" + component + ")(?:/" + component + ")*";
-}
-
-const std::regex& registry_regex() {
-  static const std::regex kRegex("^" + repository_expression() + "$");
-  return kRegex;
-}
-
-const std::regex& image_regex() {
-  static const std::regex kRegex(
-      "^" + repository_expression() +
-      "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$");
-  return kRegex;
-}
-
-const std::regex& config_option_regex() {
-  static const std::regex kRegex("^[a-z][a-z0-9_]*(?::[a-z0-9_]+)*$");
-  return kRegex;
-}
-
-const std::regex& interval_regex() {
-  static const std::regex kRegex("^(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h))+$");
-  return kRegex;
-}
-
-const std::regex& floating_regex() {
-  static const std::regex kRegex("^v(0|[1-9][0-9]{0,8})\\.x\\.x$");
-  return kRegex;
-}
-
-bool matches(std::string_view text, const std::regex& regex) {
-  return std::regex_match(text.begin(), text.end(), regex);
-}
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -362,7 +322,7 @@ void Validator::check_version(const Located<std::string>& value, std::string_vie
   const std::string& tag = value.value;
   const std::string example = synapse ? "v2.233.0" : "v2.19.3";
   std::optional<int> major;
-  bool floating = matches(tag, floating_regex());
+  bool floating = is_floating_tag(tag);
   if (auto release = parse_release(tag)) {
     major = release->major;
   } else if (floating) {
@@ -384,7 +344,8 @@ void Validator::check_version(const Located<std::string>& value, std::string_vie
     warning(
         value.span, "version-floating",
         std::string(key) + " " + quoted(tag) + " is a floating tag: pods can run different builds",
-        "pin an exact release such as '" + example + "'; with a floating tag the probes "
+        "pin an exact release such as '" + example +
+            "'; with a floating tag the probes "
             "assume the newest release and version guards cannot apply");
     return;
   }
@@ -574,7 +535,8 @@ void Validator::check_network(ResolvedEnvironment& out) {
       error(char_span(network, problem ? problem.offset : 0), "aha-network",
             "AHA network " + quoted(network.value) + " is not a dotted DNS name: " + reason,
             "use at least two dot-separated parts of lower-case letters, digits and '-', "
-            "such as " + example);
+            "such as " +
+                example);
       return;
     }
   }
@@ -598,7 +560,8 @@ void Validator::check_network(ResolvedEnvironment& out) {
     error(env_.name.span, "certificate-name-length",
           message + " (the AHA network defaults to '<name>.synapse')",
           "set a shorter network under [aha], such as network = \"prod.synapse\", or shorten "
-          "the name to at most " + std::to_string(room - 8) + " characters");
+          "the name to at most " +
+              std::to_string(room - 8) + " characters");
   }
 }
 
@@ -637,20 +600,21 @@ std::size_t first_foreign_char(std::string_view text) {
 }
 
 void Validator::check_registry(const Located<std::string>& value) {
-  if (matches(value.value, registry_regex())) return;
-  const std::string form = "host[:port]/path in lower case, such as "
-                           "'mirror.example.com/vertexproject'";
+  if (is_image_repository(value.value)) return;
+  const std::string form =
+      "host[:port]/path in lower case, such as "
+      "'mirror.example.com/vertexproject'";
   std::size_t colon = value.value.rfind(':');
   bool tagged = colon != std::string::npos && value.value.find('/') < colon;
-  std::string hint = tagged ? "give only the repository prefix, without a tag: " + form
-                            : "expected " + form;
+  std::string hint =
+      tagged ? "give only the repository prefix, without a tag: " + form : "expected " + form;
   error(char_span(value, first_foreign_char(value.value)), "image-reference",
         "registry " + quoted(value.value) + " is not an image repository prefix", hint);
 }
 
 void Validator::check_image(const Located<std::string>& value, std::string_view key) {
   const std::string& image = value.value;
-  if (matches(image, image_regex())) return;
+  if (is_image_reference(image)) return;
   std::size_t slash = image.rfind('/');
   bool pinned = image.find('@') != std::string::npos ||
                 image.find(':', slash == std::string::npos ? 0 : slash) != std::string::npos;
@@ -708,9 +672,9 @@ void Validator::check_config(const ServiceSpec& spec, ResolvedService& out) {
   const std::string table = "[" + std::string(service_name(spec.kind)) + ".config]";
   for (const ConfigOption& option : spec.config) {
     const std::string& name = option.name.value;
-    if (!matches(name, config_option_regex())) {
+    if (!is_option_name(name)) {
       std::string hint = "option names are lower-case words joined by ':', such as 'storm:log'";
-      if (matches(lower(name), config_option_regex())) {
+      if (is_option_name(lower(name))) {
         hint = "Synapse option names are lower case: " + quoted(lower(name));
       }
       error(option.name.span, "config-option",
@@ -996,7 +960,7 @@ void Validator::check_gitops(ResolvedEnvironment& out) {
   if (spec.argocd_namespace.given) check_label(spec.argocd_namespace, "gitops.argocd_namespace");
   if (spec.flux_namespace.given) check_label(spec.flux_namespace, "gitops.flux_namespace");
   if (spec.project.given) check_subdomain(spec.project, "gitops.project");
-  if (spec.interval.given && !matches(spec.interval.value, interval_regex())) {
+  if (spec.interval.given && !is_interval(spec.interval.value)) {
     error(spec.interval.span, "gitops-value",
           "gitops.interval " + quoted(spec.interval.value) + " is not a duration",
           "expected a duration such as '5m', '1h30m' or '30s' (units ms, s, m, h)");
