@@ -284,18 +284,30 @@ IdMap ids_of(const FileMap& files) {
   return ids;
 }
 
-// What HEAD holds under the owned prefixes: the blob ids of all files, and the bytes of
-// base/ (the guards and the version check read it; the rest is compared by id).
+// What HEAD holds under the owned prefixes, as blob ids (files are compared by id and read
+// only where they differ), and the text of base/'s record.
 struct HeadState {
   IdMap ids;
-  FileMap base;
+  IdMap base;  // the part of `ids` under base/
+  std::string base_record;
 };
 
 HeadState read_head_state(const GitRepo& repo, const std::vector<std::string>& prefixes) {
   HeadState head;
   for (const std::string& prefix : prefixes) head.ids.merge(repo.head_blob_ids(prefix));
-  head.base = repo.read_head_tree("base/");
+  head.base = repo.head_blob_ids("base/");
+  head.base_record = repo.read_head_file(kBaseRecordFile).value_or("");
   return head;
+}
+
+// The files of `files` under base/.
+FileMap base_part(const FileMap& files) {
+  FileMap base;
+  for (auto it = files.lower_bound("base/"); it != files.end() && it->first.starts_with("base/");
+       ++it) {
+    base.insert(*it);
+  }
+  return base;
 }
 
 struct BuildPlan {
@@ -525,7 +537,7 @@ bool newer_version(const std::string& a, const std::string& b) {
 // when base/ changes, every environment recorded at HEAD against the new base. Returns
 // false when the build must stop; what the flags let through goes into the commit body.
 bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded& loaded,
-                 const FileMap& head_base, BuildPlan& plan, Streams streams) {
+                 const IdMap& head_base, BuildPlan& plan, Streams streams) {
   DiagnosticSink sink;
   std::vector<AcceptedChange> accepted;
   for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
@@ -548,13 +560,11 @@ bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded&
 
   check_namespace_owners(repo, loaded, sink);
 
-  FileMap new_base;
-  for (const auto& [path, content] : plan.files) {
-    if (path.starts_with("base/")) new_base.emplace(path, content);
-  }
-  if (!head_base.empty() && head_base != new_base) {
+  FileMap new_base = base_part(plan.files);
+  if (!head_base.empty() && head_base != ids_of(new_base)) {
+    FileMap committed_base = repo.read_head_tree("base/");
     for (AcceptedChange& change :
-         guard_base(head_base, new_base, recorded_environments(repo), options.guards, sink)) {
+         guard_base(committed_base, new_base, recorded_environments(repo), options.guards, sink)) {
       accepted.push_back(std::move(change));
     }
   }
@@ -581,7 +591,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   check_writable(repo.workdir(), plan.files);
 
   if (!options.force) {
-    std::string base_version = base_record_version(head.base);
+    std::string base_version = record_version(head.base_record);
     if (newer_version(base_version, SYNOVERLAY_VERSION)) {
       streams.err << "synoverlay: error: base/ was written by synoverlay " << base_version
                   << ", newer than this synoverlay " SYNOVERLAY_VERSION
@@ -590,7 +600,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
                   << " or newer, or run again with --force to go back deliberately\n";
       return kExitRejected;
     }
-    std::vector<std::string> base_edits = base_hand_edits(head.base);
+    std::vector<std::string> base_edits = base_hand_edits_by_id(head.base, head.base_record);
     if (!base_edits.empty()) {
       return refuse_edits(streams, "base/ was edited by hand; synoverlay owns it:", base_edits,
                           "move the change into an environment file, or run again with "
@@ -616,12 +626,7 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
   }
   if (!guard_build(repo, options, loaded, head.base, plan, streams)) return kExitRejected;
 
-  bool base_changed = false;
-  for (const auto& [path, content] : plan.files) {
-    if (!path.starts_with("base/")) continue;
-    auto it = head.base.find(path);
-    if (it == head.base.end() || it->second != content) base_changed = true;
-  }
+  bool base_changed = head.base != ids_of(base_part(plan.files));
   std::string message = commit_message(options, environments, plan, base_changed);
 
   if (options.dry_run) {

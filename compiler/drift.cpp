@@ -245,8 +245,9 @@ DriftReason environment_reason(const FileMap& committed, const ResolvedEnvironme
 }
 
 void add_base_drift(const GitRepo& repo, DriftReport& report) {
-  FileMap committed = repo.read_head_tree("base/");
   FileMap expected = render_base();
+  if (same_ids(repo.head_blob_ids("base/"), expected)) return;
+  FileMap committed = repo.read_head_tree("base/");
   std::vector<std::string> paths = differing_paths(committed, expected);
   if (paths.empty()) return;
   std::vector<std::string> edits = base_hand_edits(committed);
@@ -321,39 +322,45 @@ std::string unified_diff(std::string_view before, std::string_view after,
   return out;
 }
 
-std::vector<std::string> base_hand_edits(const FileMap& head_base) {
-  std::map<std::string, std::string> recorded;
-  if (std::optional<std::string> record = lookup(head_base, std::string(kBaseRecordFile))) {
-    for (std::string_view line : split_lines(*record)) {
-      // Entries read '"aha/service.yaml" = "<40 hex digits>"'; paths never hold '"'.
-      if (line.empty() || line[0] != '"') continue;
-      std::size_t close = line.find('"', 1);
-      if (close == std::string_view::npos) continue;
-      std::size_t value = line.find('"', close + 1);
-      if (value == std::string_view::npos) continue;
-      recorded["base/" + std::string(line.substr(1, close - 1))] =
-          std::string(line.substr(value + 1, 40));
-    }
+std::vector<std::string> base_hand_edits_by_id(const IdMap& head_base, std::string_view record) {
+  std::map<std::string, std::string, std::less<>> recorded;
+  for (std::string_view line : split_lines(record)) {
+    // Entries read '"aha/service.yaml" = "<40 hex digits>"'; paths never hold '"'.
+    if (line.empty() || line[0] != '"') continue;
+    std::size_t close = line.find('"', 1);
+    if (close == std::string_view::npos) continue;
+    std::size_t value = line.find('"', close + 1);
+    if (value == std::string_view::npos) continue;
+    recorded["base/" + std::string(line.substr(1, close - 1))] =
+        std::string(line.substr(value + 1, 40));
   }
   std::vector<std::string> edited;
-  for (const auto& [path, content] : head_base) {
+  for (const auto& [path, id] : head_base) {
     if (path == kBaseRecordFile) continue;
     auto it = recorded.find(path);
-    if (it == recorded.end() || it->second != GitRepo::blob_id(content)) edited.push_back(path);
+    if (it == recorded.end() || it->second != id) edited.push_back(path);
   }
   return edited;
 }
 
-std::string base_record_version(const FileMap& head_base) {
-  std::optional<std::string> record = lookup(head_base, std::string(kBaseRecordFile));
-  if (!record) return {};
-  for (std::string_view line : split_lines(*record)) {
+std::vector<std::string> base_hand_edits(const FileMap& head_base) {
+  IdMap ids;
+  for (const auto& [path, content] : head_base) ids.emplace(path, GitRepo::blob_id(content));
+  return base_hand_edits_by_id(ids, lookup(head_base, std::string(kBaseRecordFile)).value_or(""));
+}
+
+std::string record_version(std::string_view record) {
+  for (std::string_view line : split_lines(record)) {
     constexpr std::string_view kKey = "synoverlay = \"";
     if (!line.starts_with(kKey)) continue;
     std::string_view rest = line.substr(kKey.size());
     return std::string(rest.substr(0, rest.find('"')));
   }
   return {};
+}
+
+std::string base_record_version(const FileMap& head_base) {
+  return record_version(lookup(head_base, std::string(kBaseRecordFile)).value_or(""));
 }
 
 DriftReport find_drift(const GitRepo& repo, const std::vector<ResolvedEnvironment>& environments) {

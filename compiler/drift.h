@@ -56,8 +56,13 @@ DriftReport find_drift(const GitRepo& repo, const std::vector<ResolvedEnvironmen
 // base/synoverlay-record.toml lists for them, or that it does not list.
 std::vector<std::string> base_hand_edits(const FileMap& head_base);
 
+// The same from the blob ids of HEAD's base/ files and the text of the record.
+std::vector<std::string> base_hand_edits_by_id(const IdMap& head_base, std::string_view record);
+
 // The synoverlay version base/synoverlay-record.toml names, or "" when there is none.
 std::string base_record_version(const FileMap& head_base);
+// The same from the record's text.
+std::string record_version(std::string_view record);
 
 // One diagnostic per drifted file, at line 1 of the environment file it belongs to
 // (`file_of`: environment name -> path as the user gave it; base/ files go to
