@@ -525,5 +525,84 @@ TEST_CASE_FIXTURE(Sandbox, "git_repo: blob_id equals git hash-object") {
   CHECK(GitRepo::blob_id("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
 }
 
+// Loose objects and pack files below the git folder of `root`.
+struct ObjectFiles {
+  std::size_t loose = 0;
+  std::size_t packs = 0;
+};
+
+ObjectFiles object_files(const std::string& root) {
+  ObjectFiles count;
+  for (const auto& entry : fs::recursive_directory_iterator(root + "/.git/objects")) {
+    std::string name = entry.path().filename().string();
+    std::string folder = entry.path().parent_path().filename().string();
+    if (entry.is_regular_file() && folder.size() == 2 && name.size() == 38) ++count.loose;
+    if (entry.is_regular_file() && entry.path().extension() == ".pack") ++count.packs;
+  }
+  return count;
+}
+
+TEST_CASE_FIXTURE(Sandbox, "git_repo: a few new objects are written loose, many as one pack") {
+  std::string root = tmp / "repo";
+  GitRepo repo = GitRepo::init(root);
+
+  // Two blobs, four trees (root, overlays, prod, patches) and a commit.
+  commit(repo, kTwoFiles);
+  CHECK(object_files(root).loose == 7);
+  CHECK(object_files(root).packs == 0);
+
+  FileMap many;
+  for (int i = 0; i < 40; ++i) {
+    many["overlays/prod/file-" + std::to_string(i) + ".yaml"] = "n: " + std::to_string(i) + "\n";
+  }
+  CommitResult result = commit(repo, many);
+  CHECK(result.committed);
+  // The 40 blobs, three trees (root, overlays, prod) and the commit are packed.
+  CHECK(object_files(root).loose == 7);
+  CHECK(object_files(root).packs == 1);
+  CHECK(git(root, "count-objects -v").find("in-pack: 44\n") != std::string::npos);
+  CHECK(repo.read_head_tree("overlays/prod/") == many);
+  RunResult fsck = run("git -C " + shell_quote(root) + " fsck --strict 2>&1");
+  CHECK_MESSAGE(fsck.status == 0, fsck.output);
+  CHECK(trim(git(root, "show HEAD:overlays/prod/file-39.yaml")) == "n: 39");
+
+  SUBCASE("a commit that changes nothing writes no object") {
+    ObjectFiles before = object_files(root);
+    CHECK_FALSE(commit(repo, many).committed);
+    CHECK(object_files(root).loose == before.loose);
+    CHECK(object_files(root).packs == before.packs);
+  }
+}
+
+TEST_CASE_FIXTURE(Sandbox, "git_repo: blob ids of HEAD's files, and HEAD read again after a move") {
+  std::string root = tmp / "repo";
+  GitRepo repo = GitRepo::init(root);
+  CHECK(repo.head_blob_ids("").empty());
+  commit(repo, kTwoFiles);
+  IdMap ids = repo.head_blob_ids("overlays/prod/");
+  REQUIRE(ids.size() == 2);
+  for (const auto& [path, id] : ids) {
+    CHECK(id == trim(git(root, "rev-parse HEAD:" + path)));
+    CHECK(id == GitRepo::blob_id(kTwoFiles.at(path)));
+  }
+  CHECK(repo.head_blob_ids("overlays/pro").empty());
+  CHECK(repo.head_blob_ids("overlays/prod/patches").size() == 1);
+
+  // This GitRepo listed HEAD above; its own commit makes it list HEAD again.
+  FileMap changed = kTwoFiles;
+  changed["overlays/prod/kustomization.yaml"] = "resources: []\n";
+  commit(repo, changed);
+  CHECK(repo.read_head_file("overlays/prod/kustomization.yaml") == "resources: []\n");
+  CHECK(repo.head_blob_ids("overlays/prod/").at("overlays/prod/kustomization.yaml") ==
+        GitRepo::blob_id("resources: []\n"));
+
+  // A commit made by someone else after the listing is built on, never lost.
+  write_work_tree(root, {{"README.md", "hello\n"}});
+  cli_commit(root, "a person's commit");
+  CHECK(commit(repo, kTwoFiles).committed);
+  CHECK(trim(git(root, "show HEAD:README.md")) == "hello");
+  CHECK(trim(git(root, "log -2 --format=%s")) == "Build overlay prod\na person's commit");
+}
+
 }  // namespace
 }  // namespace synoverlay
