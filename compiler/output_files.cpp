@@ -97,9 +97,8 @@ std::string read_file(const fs::path& path) {
   return text;
 }
 
-// Writes `content` to the temporary file `temp` and starts writing it out to the disk without
-// waiting; flush() or flush_all() waits. Returns false with errno set on failure (`temp` is
-// then removed).
+// Writes `content` to the temporary file `temp`; flush() or flush_all() puts it on the disk.
+// Returns false with errno set on failure (`temp` is then removed).
 bool write_temporary(const std::string& temp, const std::string& content) {
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
@@ -111,9 +110,6 @@ bool write_temporary(const std::string& temp, const std::string& content) {
     done += static_cast<std::size_t>(n);
   }
   bool ok = done == content.size();
-  // Starting the write-out of every file before waiting for any lets the disk take them in
-  // one go; each fsync() afterwards then finds little left to do.
-  if (ok) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   int error = errno;
   ok = ::close(fd) == 0 && ok;
   if (!ok) {

@@ -5,8 +5,20 @@
 namespace synoverlay {
 
 std::string yaml_quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
+  auto plain = [](char c) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte != 0x7f && c != '"' && c != '\\';
+  };
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t run = i;
+    while (run < text.size() && plain(text[run])) ++run;
+    out.append(text, i, run - i);  // what needs no escape, in one piece
+    if (run == text.size()) break;
+    char c = text[run];
     unsigned char byte = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -24,17 +36,16 @@ std::string yaml_quote(const std::string& text) {
       case '\r':
         out += "\\r";
         break;
-      default:
-        if (byte < 0x20 || byte == 0x7f) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-          out += escaped;
-        } else {
-          out += c;
-        }
+      default: {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+        out += escaped;
+      }
     }
+    i = run + 1;
   }
-  return out + "\"";
+  out += '"';
+  return out;
 }
 
 Yaml Yaml::str(std::string text) {
@@ -63,14 +74,20 @@ Yaml Yaml::map() {
   return y;
 }
 
-Yaml& Yaml::add(Yaml item) {
+Yaml& Yaml::add(Yaml item) & {
   items_.push_back(std::move(item));
   return *this;
 }
 
-Yaml& Yaml::set(std::string key, Yaml value) {
+Yaml&& Yaml::add(Yaml item) && { return std::move(add(std::move(item))); }
+
+Yaml& Yaml::set(std::string key, Yaml value) & {
   entries_.emplace_back(std::move(key), std::move(value));
   return *this;
+}
+
+Yaml&& Yaml::set(std::string key, Yaml value) && {
+  return std::move(set(std::move(key), std::move(value)));
 }
 
 bool Yaml::block() const {

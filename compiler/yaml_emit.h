@@ -20,10 +20,13 @@ class Yaml {
   static Yaml seq();
   static Yaml map();
 
-  // Appends to a sequence.
-  Yaml& add(Yaml item);
+  // Appends to a sequence. On a temporary the result is a temporary too, so that a chain
+  // such as Yaml::map().set(...).set(...) is moved where it goes, never copied.
+  Yaml& add(Yaml item) &;
+  Yaml&& add(Yaml item) &&;
   // Appends a key to a mapping (keys keep their order).
-  Yaml& set(std::string key, Yaml value);
+  Yaml& set(std::string key, Yaml value) &;
+  Yaml&& set(std::string key, Yaml value) &&;
 
   // The value as a YAML document, ending with a newline.
   std::string emit() const;
