@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "drift.h"
 #include "embedded.h"
@@ -268,13 +271,30 @@ struct CommittedRecord {
   std::optional<std::string> text;              // nothing: never committed
   std::optional<ResolvedEnvironment> resolved;  // nothing: never committed, or unreadable
   std::string problem;                          // why a committed record is unreadable
+  // The blob ids of what this synoverlay makes of the record, when this synoverlay wrote it:
+  // committed files that differ were edited by hand. Nothing for an older synoverlay's
+  // record, whose output may differ for good reasons.
+  std::optional<IdMap> generated;
 };
 
-CommittedRecord committed_record(const GitRepo& repo, const std::string& name) {
-  CommittedRecord record;
-  record.text = repo.read_head_file(record_path(name));
-  if (record.text) record.resolved = read_record(record_path(name), *record.text, &record.problem);
-  return record;
+// Runs `work(i)` for every i below `count`, on both cores (or more) when there are enough to
+// share; `work` must touch nothing but its own i's data.
+template <typename Work>
+void for_each_index(std::size_t count, const Work& work) {
+  constexpr std::size_t kEnoughToShare = 8;
+  std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (count < kEnoughToShare || threads == 1) {
+    for (std::size_t i = 0; i < count; ++i) work(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  auto run = [&] {
+    for (std::size_t i = next++; i < count; i = next++) work(i);
+  };
+  std::vector<std::future<void>> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.push_back(std::async(std::launch::async, run));
+  run();
+  for (std::future<void>& helper : helpers) helper.get();
 }
 
 // Git's blob id of every file.
@@ -310,6 +330,13 @@ FileMap base_part(const FileMap& files) {
   return base;
 }
 
+// What a build makes of one environment.
+struct EnvironmentPlan {
+  FileMap files;
+  CommittedRecord record;
+  std::vector<std::string> changes;  // in words, against the committed record
+};
+
 struct BuildPlan {
   FileMap files;                                   // everything the build owns, as it should be
   std::vector<std::string> owned;                  // prefixes
@@ -318,20 +345,38 @@ struct BuildPlan {
 };
 
 BuildPlan plan_build(const std::vector<ResolvedEnvironment>& environments, const GitRepo& repo) {
+  std::vector<EnvironmentPlan> parts(environments.size());
+  // The repository is read on this thread only; what is made of it, on all cores.
+  for (std::size_t i = 0; i < environments.size(); ++i) {
+    parts[i].record.text = repo.read_head_file(record_path(environments[i].name));
+  }
+  for_each_index(environments.size(), [&](std::size_t i) {
+    const ResolvedEnvironment& env = environments[i];
+    EnvironmentPlan& part = parts[i];
+    part.files = render_environment(env);
+    CommittedRecord& record = part.record;
+    if (record.text) {
+      record.resolved = read_record(record_path(env.name), *record.text, &record.problem);
+    }
+    if (record.resolved &&
+        record.text->find("synoverlay " SYNOVERLAY_VERSION " from") != std::string::npos) {
+      record.generated = ids_of(render_environment(*record.resolved));
+    }
+    part.changes = describe_changes(record.resolved ? &*record.resolved : nullptr, env);
+  });
+
   BuildPlan plan;
   plan.files = render_base();
   std::set<std::string> owned;
-  for (const ResolvedEnvironment& env : environments) {
-    for (std::string& prefix : owned_prefixes(env.name)) owned.insert(std::move(prefix));
-    FileMap files = render_environment(env);
-    plan.files.merge(files);
-    const CommittedRecord& record =
-        plan.records.emplace(env.name, committed_record(repo, env.name)).first->second;
-    const ResolvedEnvironment* before = record.resolved ? &*record.resolved : nullptr;
-    std::vector<std::string> changes = describe_changes(before, env);
-    plan.body.push_back(env.name + ":");
+  for (std::size_t i = 0; i < environments.size(); ++i) {
+    const std::string& name = environments[i].name;
+    for (std::string& prefix : owned_prefixes(name)) owned.insert(std::move(prefix));
+    plan.files.merge(parts[i].files);
+    plan.body.push_back(name + ":");
+    std::vector<std::string>& changes = parts[i].changes;
     if (changes.empty()) changes.push_back("overlay regenerated; no setting changed");
     for (const std::string& change : changes) plan.body.push_back("- " + change);
+    plan.records.emplace(name, std::move(parts[i].record));
   }
   plan.owned.assign(owned.begin(), owned.end());
   return plan;
@@ -409,12 +454,8 @@ void record_written(const GitRepo& repo, const FileMap& files) {
 std::vector<std::string> committed_overlay_edits(const ResolvedEnvironment& env,
                                                  const CommittedRecord& record, const IdMap& head) {
   std::vector<std::string> edited;
-  if (!record.text ||
-      record.text->find("synoverlay " SYNOVERLAY_VERSION " from") == std::string::npos) {
-    return edited;  // an older synoverlay's output may differ for good reasons
-  }
-  if (!record.resolved) return edited;
-  IdMap expected = ids_of(render_environment(*record.resolved));
+  if (!record.generated) return edited;
+  const IdMap& expected = *record.generated;
   for (const std::string& prefix : {"overlays/" + env.name + "/", "clusters/" + env.name + "/"}) {
     for (auto it = head.lower_bound(prefix); it != head.end() && it->first.starts_with(prefix);
          ++it) {

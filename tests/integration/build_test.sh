@@ -726,6 +726,42 @@ assert doc == {"version": 1, "diagnostics": [], "errors": 0, "warnings": 0}, doc
 expect "what the build did goes to stderr" grep -q '^committed ' "$ERR"
 
 # ---------------------------------------------------------------------------------------
+echo "# many environments in one call (shared out between cores) give what one at a time give"
+
+mkdir -p "$WORK/fleet"
+fleet=()
+for i in $(seq -w 1 12); do
+  sed -e "s/^name = .*/name = \"fleet-$i\"/" -e "s/^namespace = .*/namespace = \"fleet-$i\"/" \
+    "$PROD" >"$WORK/fleet/fleet-$i.toml"
+  fleet+=("fleet/fleet-$i.toml")
+done
+fixed_dates=(env GIT_AUTHOR_DATE="1700000000 +0000" GIT_COMMITTER_DATE="1700000000 +0000")
+run_in "$WORK" "${fixed_dates[@]}" "$SYNOVERLAY" build "${fleet[@]}" --repo fleet-a --init
+expect_rc 0 "twelve environments in one call"
+run_in "$WORK" "${fixed_dates[@]}" "$SYNOVERLAY" build "${fleet[@]}" --repo fleet-b --init
+expect_rc 0 "the same twelve again, into another repository"
+expect "both calls make the same commit, byte for byte" \
+  test "$(head_id "$WORK/fleet-a")" = "$(head_id "$WORK/fleet-b")"
+expect "the message lists the environments in the order given" test \
+  "$(git -C "$WORK/fleet-a" log -1 --format=%b | grep -E '^fleet-[0-9]+:$' | tr -d ':' |
+    tr '\n' ' ')" = "$(printf 'fleet-%s ' $(seq -w 1 12))"
+expect "the new objects of the large commit went into one pack" \
+  test "$(find "$WORK/fleet-a/.git/objects/pack" -name '*.pack' | wc -l)" -eq 1
+git init -q "$WORK/fleet-c"
+for file in "${fleet[@]}"; do
+  run_in "$WORK" so build "$file" --repo fleet-c
+  [ "$RC" -eq 0 ] || break
+done
+expect_rc 0 "the twelve one call at a time"
+expect "one call at a time gives the same tree" test \
+  "$(git -C "$WORK/fleet-a" rev-parse "HEAD^{tree}")" = \
+  "$(git -C "$WORK/fleet-c" rev-parse "HEAD^{tree}")"
+run_in "$WORK" so build "${fleet[@]}" --repo fleet-a
+expect_rc 0 "the twelve again"
+expect "nothing changed, so no commit" grep -q '^up to date: ' "$OUT"
+expect "the work tree is clean" test -z "$(git -C "$WORK/fleet-a" status --porcelain)"
+
+# ---------------------------------------------------------------------------------------
 echo "# every repository made here is sound"
 
 for git_dir in "$WORK"/*/.git; do
