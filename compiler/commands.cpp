@@ -41,6 +41,26 @@ struct Loaded {
   mutable DiagnosticSink late;
 };
 
+// Runs `work(i)` for every i below `count`, on both cores (or more) when there are enough to
+// share; `work` must touch nothing but its own i's data.
+template <typename Work>
+void for_each_index(std::size_t count, const Work& work) {
+  constexpr std::size_t kEnoughToShare = 8;
+  std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (count < kEnoughToShare || threads == 1) {
+    for (std::size_t i = 0; i < count; ++i) work(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  auto run = [&] {
+    for (std::size_t i = next++; i < count; i = next++) work(i);
+  };
+  std::vector<std::future<void>> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.push_back(std::async(std::launch::async, run));
+  run();
+  for (std::future<void>& helper : helpers) helper.get();
+}
+
 bool machine_format(const CommonOptions& common) { return common.format != OutputFormat::human; }
 
 // True when `sink` lets the run go on: no error, and no warning under --werror.
@@ -93,24 +113,43 @@ void check_shared_namespaces(Loaded& loaded) {
   }
 }
 
+// Adds the diagnostics of `from` to `to`, in their order.
+void merge_into(DiagnosticSink& to, const DiagnosticSink& from) {
+  for (Diagnostic& diagnostic : from.sorted()) to.add(std::move(diagnostic));
+}
+
 template <class SourceName>
 void load_all(const std::vector<std::string>& files, SourceName source_of, Loaded& loaded) {
-  std::map<std::string, const Located<std::string>*> names;
+  // Files are read one after the other; parsed and validated on all cores, each into a sink
+  // of its own, merged in the order of the files so that the report is the same either way.
+  std::vector<std::optional<std::string>> texts(files.size());
+  std::vector<std::string> problems(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) texts[i] = read_text(files[i], problems[i]);
+  std::vector<std::optional<Environment>> loads(files.size());
+  std::vector<DiagnosticSink> load_sinks(files.size());
+  for_each_index(files.size(), [&](std::size_t i) {
+    if (texts[i]) loads[i] = load_environment(files[i], *texts[i], load_sinks[i]);
+  });
   std::vector<Environment> parsed;
   parsed.reserve(files.size());
-  for (const std::string& path : files) {
-    std::string problem;
-    std::optional<std::string> text = read_text(path, problem);
-    if (!text) {
-      loaded.sink.error(path, {}, "file-read", "the file " + problem);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (!texts[i]) {
+      loaded.sink.error(files[i], {}, "file-read", "the file " + problems[i]);
       continue;
     }
-    std::optional<Environment> env = load_environment(path, *text, loaded.sink);
-    loaded.sources[path] = std::move(*text);
-    if (!env) continue;
-    parsed.push_back(std::move(*env));
+    merge_into(loaded.sink, load_sinks[i]);
+    loaded.sources[files[i]] = std::move(*texts[i]);
+    if (loads[i]) parsed.push_back(std::move(*loads[i]));
   }
-  for (const Environment& env : parsed) {
+
+  std::vector<std::optional<ResolvedEnvironment>> checked(parsed.size());
+  std::vector<DiagnosticSink> check_sinks(parsed.size());
+  for_each_index(parsed.size(), [&](std::size_t i) {
+    checked[i] = validate_environment(parsed[i], source_of(parsed[i].path), check_sinks[i]);
+  });
+  std::map<std::string, const Located<std::string>*> names;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const Environment& env = parsed[i];
     if (env.name.given) {
       auto [it, fresh] = names.emplace(env.name.value, &env.name);
       if (!fresh) {
@@ -120,9 +159,9 @@ void load_all(const std::vector<std::string>& files, SourceName source_of, Loade
             "each environment needs its own name: it is the overlay's folder");
       }
     }
-    auto resolved = validate_environment(env, source_of(env.path), loaded.sink);
-    if (!resolved) continue;
-    loaded.environments.push_back(std::move(*resolved));
+    merge_into(loaded.sink, check_sinks[i]);
+    if (!checked[i]) continue;
+    loaded.environments.push_back(std::move(*checked[i]));
     loaded.inputs.push_back(env);
   }
   check_shared_namespaces(loaded);
@@ -276,26 +315,6 @@ struct CommittedRecord {
   // record, whose output may differ for good reasons.
   std::optional<IdMap> generated;
 };
-
-// Runs `work(i)` for every i below `count`, on both cores (or more) when there are enough to
-// share; `work` must touch nothing but its own i's data.
-template <typename Work>
-void for_each_index(std::size_t count, const Work& work) {
-  constexpr std::size_t kEnoughToShare = 8;
-  std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
-  if (count < kEnoughToShare || threads == 1) {
-    for (std::size_t i = 0; i < count; ++i) work(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  auto run = [&] {
-    for (std::size_t i = next++; i < count; i = next++) work(i);
-  };
-  std::vector<std::future<void>> helpers;
-  for (std::size_t t = 1; t < threads; ++t) helpers.push_back(std::async(std::launch::async, run));
-  run();
-  for (std::future<void>& helper : helpers) helper.get();
-}
 
 // Git's blob id of every file.
 IdMap ids_of(const FileMap& files) {

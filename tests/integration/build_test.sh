@@ -761,6 +761,28 @@ expect_rc 0 "the twelve again"
 expect "nothing changed, so no commit" grep -q '^up to date: ' "$OUT"
 expect "the work tree is clean" test -z "$(git -C "$WORK/fleet-a" status --porcelain)"
 
+mkdir -p "$WORK/fleet-bad"
+bad=()
+for i in $(seq -w 1 12); do
+  cp "$WORK/fleet/fleet-$i.toml" "$WORK/fleet-bad/fleet-$i.toml"
+  bad+=("fleet-bad/fleet-$i.toml")
+done
+sed -i 's/^namespace = .*/namespace = "Bad_Namespace"/' "$WORK/fleet-bad/fleet-03.toml"
+sed -i 's/^version = .*/version = "v1.0.0"/' "$WORK/fleet-bad/fleet-09.toml"
+run_in "$WORK" so validate "${bad[@]}"
+expect_rc 1 "twelve files, two of them wrong"
+cp "$ERR" "$WORK/fleet-bad/together.err"
+: >"$WORK/fleet-bad/alone.err"
+for file in "${bad[@]}"; do
+  run_in "$WORK" so validate "$file"
+  grep -v ' and [0-9]* warning' "$ERR" >>"$WORK/fleet-bad/alone.err" || true
+done
+expect "the diagnostics of many files at once are those of each file alone, in file order" \
+  diff <(grep -v ' and [0-9]* warning' "$WORK/fleet-bad/together.err") "$WORK/fleet-bad/alone.err"
+expect "both wrong files are reported" \
+  test "$(grep -cE '^fleet-bad/fleet-(03|09)\.toml:[0-9]+:[0-9]+: error' \
+    "$WORK/fleet-bad/together.err")" -ge 2
+
 # ---------------------------------------------------------------------------------------
 echo "# every repository made here is sound"
 
