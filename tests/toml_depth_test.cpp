@@ -127,4 +127,34 @@ TEST_CASE("toml_depth: strings and comments where TOML has them hold any letter"
   for (const Diagnostic& found : sink.sorted()) CHECK(found.rule != "toml-syntax");
 }
 
+TEST_CASE("toml_depth: a mistake before a stray letter is reported as that mistake") {
+  // After "name:" the scan trusts no quote, so the letter in the later string counts as
+  // stray; but the parser finds the mistake on an earlier line, and that is reported.
+  DiagnosticSink sink;
+  CHECK_FALSE(load_environment("x.toml", "name: \"x\"\nversion = \"v\xC3\xA9\"\n", sink));
+  std::vector<Diagnostic> found = sink.sorted();
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].rule == "toml-syntax");
+  CHECK(found[0].message == "invalid TOML key-value pair: expected '=', saw ':'");
+  CHECK(found[0].span.begin == SourcePos{1, 5});
+
+  // On the stray letter's own line, or where the text before it ends, the letter is
+  // reported.
+  struct Case {
+    std::string_view text;
+    SourcePos at;
+  };
+  for (const Case& c : {Case{"name = \"x\"\nx = 2s\"\xCA\xBA\"\n", {2, 8}},
+                        Case{"name = \"x\"\nx = [\n1,\n\xCA\xBA]\n", {4, 1}},
+                        Case{"name: \"x\"\n\xCA\xBA = 1\n", {2, 1}}}) {
+    CAPTURE(c.text);
+    DiagnosticSink stray;
+    CHECK_FALSE(load_environment("x.toml", c.text, stray));
+    found = stray.sorted();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].message == "invalid TOML: a non-ASCII character outside a string");
+    CHECK(found[0].span.begin == c.at);
+  }
+}
+
 }  // namespace synoverlay
