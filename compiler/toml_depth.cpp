@@ -291,7 +291,15 @@ class StrayScan {
         found_ = pos_;
       } else if (c == ' ' && pos_ - start == 10 && text_[start + 4] == '-' &&
                  text_[start + 7] == '-' && at(pos_ + 1) >= '0' && at(pos_ + 1) <= '9') {
-        ++pos_;  // a date, a space and a time: one value
+        // A date, a space and a time are one value. Having seen the space and a digit,
+        // toml++ reads the character after the digit as part of the value whatever it is,
+        // even '#', ',' or a line break, and only then looks for the value's end.
+        pos_ += 2;
+        if (pos_ < text_.size() && non_ascii(text_[pos_])) {
+          found_ = pos_;
+        } else if (pos_ < text_.size()) {
+          ++pos_;
+        }
       } else if (ends_bare_value(c)) {
         break;
       } else {

@@ -81,6 +81,12 @@ TEST_CASE("toml_depth: a quote in the middle of a bare value opens no string") {
   // A date, a space and a time are one value.
   CHECK(find_stray_non_ascii("x = 1979-05-27 07:32\"\xCA\xBA\"\n") == 21);
   CHECK(find_stray_non_ascii("x = 1979-05-27 0\xCA\xBA\n") == 16);
+  // After the space and the time's first digit, toml++ takes the next character for part
+  // of the value whatever it is: a '#', a ',' or a line break opens nothing there.
+  CHECK(find_stray_non_ascii("x = 3956-05-27 0#cetd\xCA\xBA'''\n") == 21);
+  CHECK(find_stray_non_ascii("x = [1979-05-27 0,\"\xCA\xBA\"]\n") == 19);
+  CHECK(find_stray_non_ascii("x = 1979-05-27 0\n\xCA\xBA = 1\n") == 17);
+  CHECK_FALSE(find_stray_non_ascii("x = 1979-05-27 07:32:00#\xCA\xBA\n"));
 }
 
 TEST_CASE("toml_depth: quotes where TOML has no string are ordinary characters") {
