@@ -178,14 +178,13 @@ class StrayScan {
   void end_of_line() {
     skip_blanks();
     if (pos_ >= text_.size()) return;
+    state_ = State::line;
     if (text_[pos_] == '#') {
       ++pos_;
       comment();
     } else if (!line_break()) {
       lose();
-      return;
     }
-    state_ = State::line;
   }
 
   void line() {

@@ -109,6 +109,9 @@ TEST_CASE("toml_depth: quotes where TOML has no string are ordinary characters")
   // A carriage return alone ends no line.
   CHECK(find_stray_non_ascii("a = 1\r# \xCA\xBA\n") == 8);
   CHECK(find_stray_non_ascii("# x\rb = '\xCA\xBA'\n") == 9);
+  CHECK(find_stray_non_ascii("a = 1 # x\rb = '\xCA\xBA'\n") == 15);
+  CHECK(find_stray_non_ascii("[a] # x\rb = '\xCA\xBA'\n") == 13);
+  CHECK(find_stray_non_ascii("a = [ # x\rb = '\xCA\xBA']\n") == 15);
   // Once the text is not TOML, no later quote or comment is trusted.
   CHECK(find_stray_non_ascii("a: 1\nb = \"\xCA\xBA\"\n# \xCA\xBA\n") == 10);
 }
