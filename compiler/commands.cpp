@@ -1,5 +1,9 @@
 #include "commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -68,26 +72,61 @@ bool passes(const DiagnosticSink& sink, const CommonOptions& common) {
   return !sink.has_errors() && !(common.werror && sink.warning_count() != 0);
 }
 
+// Why a path that is no regular file is refused: "the file is <this>".
+std::string not_regular_file(mode_t mode) {
+  std::string kind = "a special file";
+  if (S_ISDIR(mode)) kind = "a folder";
+  if (S_ISFIFO(mode)) kind = "a named pipe (FIFO)";
+  if (S_ISCHR(mode)) kind = "a character device";
+  if (S_ISBLK(mode)) kind = "a block device";
+  if (S_ISSOCK(mode)) kind = "a socket";
+  return "is " + kind + ", not an environment file";
+}
+
+// Reads `fd` up to one byte past the size limit, so that an oversized file is recognised
+// without reading it all.
+std::optional<std::string> read_limited(int fd, std::string& problem) {
+  std::string text;
+  std::array<char, 65536> chunk;  // growing by chunks: no megabyte zero-filled per file
+  while (text.size() <= kMaxEnvironmentBytes) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      problem = "cannot be read: " + std::string(std::strerror(errno));
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    text.append(chunk.data(), static_cast<std::size_t>(n));
+  }
+  if (text.size() > kMaxEnvironmentBytes + 1) text.resize(kMaxEnvironmentBytes + 1);
+  return text;
+}
+
+// Reads an environment file, which must be a regular file: a named pipe would wait for a
+// writer, and a device such as /dev/zero never ends. The type is checked before opening, so
+// that no device is opened at all, and again on what was opened, since the path may have
+// changed in between; O_NONBLOCK keeps that open from waiting for a pipe's writer (it does
+// nothing to a regular file).
 std::optional<std::string> read_text(const std::string& path, std::string& problem) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    problem = "is a folder, not an environment file";
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    problem = not_regular_file(info.st_mode);
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
     problem = "cannot be read: " + std::string(std::strerror(errno));
     return std::nullopt;
   }
-  // Read one byte past the limit, so an oversized file is recognised without reading it all.
-  std::string text;
-  std::array<char, 65536> chunk;
-  while (text.size() <= kMaxEnvironmentBytes) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (!in) break;
+  std::optional<std::string> text;
+  if (::fstat(fd, &info) != 0) {
+    problem = "cannot be read: " + std::string(std::strerror(errno));
+  } else if (!S_ISREG(info.st_mode)) {
+    problem = not_regular_file(info.st_mode);
+  } else {
+    text = read_limited(fd, problem);
   }
-  if (text.size() > kMaxEnvironmentBytes + 1) text.resize(kMaxEnvironmentBytes + 1);
+  ::close(fd);
   return text;
 }
 

@@ -554,6 +554,36 @@ std::string syntax_hint(std::string_view description, std::string_view line) {
   return {};
 }
 
+// Reports the error toml++ found in `text` as a toml-syntax diagnostic.
+void report_parse_error(const std::string& path, std::string_view text,
+                        const toml::parse_error& error, DiagnosticSink& sink) {
+  SourceSpan span = span_of(error.source());
+  sink.error(path, span, "toml-syntax", syntax_message(error.description()),
+             syntax_hint(error.description(), line_of(text, span.begin.line)));
+}
+
+// The scan for stray non-ASCII characters stops trusting quotes and comments after the
+// first thing that is not TOML, so in a file with such a mistake a later non-ASCII letter
+// in a string counts as stray. The text before that letter is safe to parse: when the
+// parser finds an error there on an earlier line, this reports that error, which comes
+// first in the file, and returns true. An error on the last line of `before` may come from
+// its end, which is no end of the file, so it does not count.
+bool report_earlier_error(const std::string& path, std::string_view text, std::size_t stray,
+                          DiagnosticSink& sink) {
+  std::string_view before = text.substr(0, stray);
+  if (before.empty() || find_excess_nesting(before)) return false;
+  auto last_line =
+      static_cast<std::uint32_t>(std::count(before.begin(), before.end() - 1, '\n') + 1);
+  try {
+    (void)toml::parse(before, path);
+  } catch (const toml::parse_error& error) {
+    if (error.source().begin.line >= last_line) return false;
+    report_parse_error(path, text, error, sink);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<Environment> load_environment(const std::string& path, std::string_view text,
@@ -573,6 +603,7 @@ std::optional<Environment> load_environment(const std::string& path, std::string
   }
 
   if (std::optional<std::size_t> stray = find_stray_non_ascii(text)) {
+    if (report_earlier_error(path, text, *stray, sink)) return std::nullopt;
     sink.error(path, span_at(text, *stray), "toml-syntax",
                "invalid TOML: a non-ASCII character outside a string",
                "TOML allows letters other than ASCII only inside quoted strings and comments");
@@ -589,9 +620,7 @@ std::optional<Environment> load_environment(const std::string& path, std::string
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
-    SourceSpan span = span_of(error.source());
-    sink.error(path, span, "toml-syntax", syntax_message(error.description()),
-               syntax_hint(error.description(), line_of(text, span.begin.line)));
+    report_parse_error(path, text, error, sink);
     return std::nullopt;
   }
 

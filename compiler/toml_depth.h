@@ -17,9 +17,11 @@ inline constexpr std::size_t kMaxTomlDepth = 32;
 std::optional<std::size_t> find_excess_nesting(std::string_view text);
 
 // The byte offset of the first non-ASCII character outside strings and comments, or of
-// one that a line-ending backslash in a multi-line string would trim, or nothing. TOML
-// allows neither, and toml++ 3.3 reaches undefined behaviour when it asks whether some
-// of them (U+00A1 to U+0499, for one) are whitespace, so they never get to it.
+// one after a backslash (and white space) in a multi-line basic string, or nothing.
+// toml++ 3.3 reaches undefined behaviour when it asks whether some of them (U+00A1 to
+// U+0499, for one) are white space, so they never get to it. The scan follows TOML's
+// structure as toml++ reads it: a quote opens a string only where a key or a value
+// begins, and after the first thing that is not TOML no quote or comment counts.
 std::optional<std::size_t> find_stray_non_ascii(std::string_view text);
 
 }  // namespace synoverlay

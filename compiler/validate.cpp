@@ -1042,7 +1042,7 @@ std::optional<ResolvedEnvironment> Validator::run(const std::string& source) {
 
 constexpr RuleInfo kRules[] = {
     {"toml-syntax", "the file is not valid TOML; the parser's message and position"},
-    {"file-read", "the file cannot be read (missing, a folder, no permission)"},
+    {"file-read", "the file cannot be read (missing, no regular file, no permission)"},
     {"file-too-large", "the file is larger than 1 MiB"},
     {"toml-depth", "the file nests deeper than 32 levels, which no environment file needs"},
     {"wrong-type", "a value has the wrong TOML type (a number where a string belongs)"},

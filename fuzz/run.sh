@@ -63,10 +63,13 @@ for target in "${targets[@]}"; do
     log=$work/$target.log
     echo "fuzz: running $target for ${seconds}s (corpus $corpus)"
     status=0
+    # The targets that read TOML get the pieces of its syntax as a dictionary.
+    dict=()
+    [ "$target" = diagnostics ] || dict=(-dict="$root/fuzz/toml.dict")
     # SYNOVERLAY_FUZZ_SEED fixes libFuzzer's random choices (CI sets it, so that a run is
     # repeatable); unset or 0 lets each run explore anew.
     "$binary" "$corpus" -max_total_time="$seconds" -seed="${SYNOVERLAY_FUZZ_SEED:-0}" \
-        -timeout=10 -rss_limit_mb=2048 \
+        "${dict[@]}" -timeout=10 -rss_limit_mb=2048 \
         -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts" \
         >"$log" 2>&1 || status=$?
     stats=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')

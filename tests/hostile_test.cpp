@@ -4,27 +4,35 @@
 // that every generated YAML file (parsed with yaml-cpp) has exactly the structure it has with
 // a harmless value and holds the value verbatim, and the record reads back to the same
 // environment. Environment names that are paths are refused. Oversized, deeply nested,
-// binary and oddly encoded files get a clear error or are read correctly; the risky ones
+// binary and oddly encoded files get a clear error or are read correctly, and a path that is
+// no regular file (a named pipe, a device) is refused without waiting; the risky ones
 // run in a child process, so that a crash or a hang fails one check instead of the whole
 // test binary. tests/integration/hostile_test.sh does the same through the real binary,
 // kubectl kustomize and the provisioning script.
 
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <csignal>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "commands.h"
 #include "load_toml.h"
 #include "overlay.h"
+#include "test_support.h"
 #include "validate.h"
 
 namespace synoverlay {
@@ -487,6 +495,58 @@ TEST_CASE("hostile: random bytes never crash or hang the loader") {
       },
       60);
   CHECK_MESSAGE(result.finished, "random bytes: " << result.how);
+}
+
+TEST_CASE("hostile: an environment file that is no regular file is refused, never read") {
+  testing::TempDir dir("hostile");
+  std::string fifo = dir / "fifo.toml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string link = dir / "link.toml";
+  REQUIRE(::symlink(fifo.c_str(), link.c_str()) == 0);
+  std::string socket_path = dir / "socket.toml";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  REQUIRE(socket_path.size() < sizeof address.sun_path);
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+
+  struct Case {
+    std::string path;
+    std::string kind;
+  };
+  std::vector<Case> cases = {
+      {fifo, "a named pipe (FIFO)"},       {link, "a named pipe (FIFO)"},
+      {socket_path, "a socket"},           {dir.path(), "a folder"},
+      {"/dev/zero", "a character device"}, {"/dev/null", "a character device"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.path);
+    auto validate = [&c](std::ostream& out, std::ostream& err) {
+      ValidateOptions options;
+      options.common.format = OutputFormat::json;
+      options.files = {c.path};
+      return run_validate(options, {out, err});
+    };
+    // In a child first: a read that waits for a writer, or never ends, fails only this.
+    ChildResult child = run_in_child(
+        [&validate] {
+          std::ostringstream out, err;
+          return validate(out, err) == kExitRejected ? 'E' : 'O';
+        },
+        10);
+    REQUIRE_MESSAGE(child.finished, c.path << ": " << child.how);
+    std::ostringstream out, err;
+    CHECK(validate(out, err) == kExitRejected);
+    std::string message = "the file is " + c.kind + ", not an environment file";
+    CHECK(out.str() == "{\"version\":1,\"diagnostics\":[{\"file\":\"" + c.path +
+                           "\",\"line\":0,\"column\":0,\"end_line\":0,\"end_column\":0,"
+                           "\"severity\":\"error\",\"rule\":\"file-read\",\"message\":\"" +
+                           message + "\",\"hint\":\"\"}],\"errors\":1,\"warnings\":0}\n");
+    CHECK(err.str().empty());
+  }
+  ::close(listener);
 }
 
 }  // namespace synoverlay

@@ -7,7 +7,8 @@
 # provisioning script, run against tests/fake-kubectl with the Job's environment from the
 # render, runs no part of it. Then: environment names that are paths, owned folders that
 # are symbolic links leading outside the repository, an environment file whose path holds a
-# line break, a 100 MB file, deep nesting, invalid UTF-8, NUL, a byte-order mark and CRLF.
+# line break, a 100 MB file, deep nesting, invalid UTF-8, NUL, a named pipe, a byte-order
+# mark and CRLF.
 # Run by CTest as hostile_test.sh SYNOVERLAY SOURCE_DIR SCRATCH_DIR. The same injections
 # in process, over every string field, are tests/hostile_test.cpp.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -529,6 +530,23 @@ printf '\xff\xfen\0a\0m\0e\0' >"$F"
 odd_file "UTF-16 text" "$F" 1
 odd_file "a folder instead of a file" "$WORK" 1
 odd_file "/dev/zero" /dev/zero 1
+
+# A named pipe where the environment file should be: opening it must not wait for a writer.
+# The build refuses it at once, naming the path and what it is, and writes nothing.
+PIPE="$WORK/pipe.toml"
+mkfifo "$PIPE"
+repo="$WORK/pipe-repo"
+new_repo "$repo"
+before=$(tree_state "$repo")
+run_build rc "$SCRATCH/out" "$SCRATCH/err" "$PIPE" --repo "$repo"
+check "a named pipe: refused with exit 1 (got $rc; 124 is a hang)" test "$rc" -eq 1
+check "a named pipe: the error names the path and what it is" same_text "$SCRATCH/err" \
+  "$PIPE: error: the file is a named pipe (FIFO), not an environment file
+1 error and 0 warnings"
+check "a named pipe: nothing on stdout" test ! -s "$SCRATCH/out"
+check "a named pipe: nothing written in the repository" test "$(tree_state "$repo")" = "$before"
+odd_file "a named pipe (FIFO)" "$PIPE" 1
+rm -f "$PIPE"
 head -c 65536 /dev/urandom >"$F"
 odd_file "64 KiB of random bytes" "$F" 1
 
