@@ -4,8 +4,8 @@
 # kubectl kustomize). Then, unless SYNOVERLAY_QUICK=1, each fuzz target for 30 seconds with a
 # fixed seed (fuzz/run.sh) and the whole suite again under ASan and UBSan
 # (scripts/sanitize.sh). Ends with a CTest-style summary line over everything that ran.
-# For quick local runs only, SYNOVERLAY_FUZZ=0 leaves the fuzz targets out (about two
-# minutes less); CI never sets it.
+# For quick local runs only, SYNOVERLAY_FUZZ=0 leaves the fuzz targets out (about four
+# minutes less from a fresh checkout); CI never sets it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SYNOVERLAY_BUILD_DIR:-$root/build}
