@@ -25,6 +25,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace synoverlay {
 namespace {
@@ -308,6 +309,16 @@ std::vector<std::string> remove_abandoned_git_locks(const std::string& gitdir, l
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->path().extension() == ".lock") candidates.push_back(it->path().string());
   }
+  // libgit2's temporary object files and packs being written, which git never removes.
+  for (const auto& [folder, prefix] :
+       {std::pair{"/objects", "tmp_object_git2_"}, std::pair{"/objects/pack", "pack_git2_"}}) {
+    for (auto it = fs::directory_iterator(gitdir + folder, ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (it->path().filename().string().starts_with(prefix)) {
+        candidates.push_back(it->path().string());
+      }
+    }
+  }
 
   std::vector<std::string> removed;
   for (const std::string& path : candidates) {
@@ -320,10 +331,35 @@ std::vector<std::string> remove_abandoned_git_locks(const std::string& gitdir, l
   return removed;
 }
 
+std::size_t remove_abandoned_temporaries(const std::string& workdir, long long since) {
+  std::size_t removed = 0;
+  for (const char* top : {"base", "overlays", "clusters"}) {
+    std::error_code ec;
+    // Symbolic links are not followed: synoverlay never writes through one.
+    for (auto it = fs::recursive_directory_iterator(workdir + "/" + top, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::string path = it->path().string();
+      struct stat info {};
+      if (!path.ends_with(".synoverlay-tmp") || ::lstat(path.c_str(), &info) != 0 ||
+          !S_ISREG(info.st_mode) || static_cast<long long>(info.st_mtim.tv_sec) < since) {
+        continue;
+      }
+      if (::unlink(path.c_str()) == 0) ++removed;
+    }
+  }
+  return removed;
+}
+
 void repair_interrupted_build(GitRepo& repo, const RepoLock& lock, std::ostream& notes) {
   if (const std::optional<LockHolder>& stale = lock.removed_stale()) {
     for (const std::string& path : remove_abandoned_git_locks(repo.gitdir(), stale->since)) {
       notes << "synoverlay: removed '" << path << "', left behind by the interrupted build\n";
+    }
+    // Removed here, before anything can refuse the build, so that no 'git add -A' picks
+    // them up meanwhile.
+    if (std::size_t count = remove_abandoned_temporaries(repo.workdir(), stale->since)) {
+      notes << "synoverlay: removed " << count << " temporary file" << (count == 1 ? "" : "s")
+            << " the interrupted build left in the work tree\n";
     }
   }
 

@@ -71,10 +71,16 @@ std::optional<LockHolder> parse_lock_holder(const std::string& text);
 std::string describe_lock_holder(const LockHolder& holder);
 
 // Removes the lock files git and libgit2 leave in `gitdir` (index.lock, HEAD.lock,
-// packed-refs.lock, refs/**/*.lock) that were written at or after `since` (seconds since the
-// epoch) and that no process on this host has open: what a killed build left. Returns the
-// paths removed.
+// packed-refs.lock, refs/**/*.lock) and libgit2's temporary object and pack files
+// (objects/tmp_object_git2_*, objects/pack/pack_git2_*) that were written at or after
+// `since` (seconds since the epoch) and that no process on this host has open: what a
+// killed build left. Returns the paths removed.
 std::vector<std::string> remove_abandoned_git_locks(const std::string& gitdir, long long since);
+
+// Removes the temporary files (*.synoverlay-tmp) written at or after `since` under base/,
+// overlays/ and clusters/ of `workdir`: the work tree files a killed build had not renamed
+// into place yet. Returns how many.
+std::size_t remove_abandoned_temporaries(const std::string& workdir, long long since);
 
 // Run under the lock before a build: removes the git lock files a killed build left (when
 // `lock` removed a stale lock) and finishes the work tree update a killed build began (see

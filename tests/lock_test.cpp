@@ -206,10 +206,14 @@ TEST_CASE("lock: git lock files left since a time, and open by nobody, are remov
   std::time_t since = std::time(nullptr) - 10;
   for (const char* name :
        {"index.lock", "HEAD.lock", "refs/heads/main.lock", "refs/remotes/origin/main.lock",
-        "refs/heads/old.lock", "refs/heads/open.lock", "refs/heads/main", "config.lock"}) {
+        "refs/heads/old.lock", "refs/heads/open.lock", "refs/heads/main", "config.lock",
+        "objects/tmp_object_git2_a1B2c3", "objects/pack/pack_git2_0123abcd",
+        "objects/pack/pack_git2_0123idx.lock", "objects/pack/pack-0123.pack",
+        "objects/pack/pack_git2_old"}) {
     write_file(gitdir / name, "");
   }
   set_mtime(gitdir / "refs/heads/old.lock", since - 60);
+  set_mtime(gitdir / "objects/pack/pack_git2_old", since - 60);
   int open_fd = open((gitdir / "refs/heads/open.lock").c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(open_fd >= 0);
 
@@ -217,12 +221,36 @@ TEST_CASE("lock: git lock files left since a time, and open by nobody, are remov
   close(open_fd);
   std::sort(removed.begin(), removed.end());
   CHECK(removed == std::vector<std::string>{gitdir / "HEAD.lock", gitdir / "index.lock",
+                                            gitdir / "objects/pack/pack_git2_0123abcd",
+                                            gitdir / "objects/pack/pack_git2_0123idx.lock",
+                                            gitdir / "objects/tmp_object_git2_a1B2c3",
                                             gitdir / "refs/heads/main.lock",
                                             gitdir / "refs/remotes/origin/main.lock"});
-  CHECK(fs::exists(gitdir / "refs/heads/old.lock"));   // older than the dead build
-  CHECK(fs::exists(gitdir / "refs/heads/open.lock"));  // a live process has it open
-  CHECK(fs::exists(gitdir / "refs/heads/main"));       // not a lock file
-  CHECK(fs::exists(gitdir / "config.lock"));           // synoverlay never writes config
+  CHECK(fs::exists(gitdir / "objects/pack/pack-0123.pack"));  // a finished pack
+  CHECK(fs::exists(gitdir / "objects/pack/pack_git2_old"));   // older than the dead build
+  CHECK(fs::exists(gitdir / "refs/heads/old.lock"));          // older than the dead build
+  CHECK(fs::exists(gitdir / "refs/heads/open.lock"));         // a live process has it open
+  CHECK(fs::exists(gitdir / "refs/heads/main"));              // not a lock file
+  CHECK(fs::exists(gitdir / "config.lock"));                  // synoverlay never writes config
+}
+
+TEST_CASE("lock: temporary files a killed build left in owned folders are removed") {
+  TempDir root;
+  std::time_t since = std::time(nullptr) - 10;
+  for (const char* name :
+       {"overlays/prod/cortex.yaml.synoverlay-tmp", "base/aha/service.yaml.synoverlay-tmp",
+        "clusters/prod/application.yaml.synoverlay-tmp", "overlays/prod/cortex.yaml",
+        "overlays/prod/old.yaml.synoverlay-tmp", "docs/notes.synoverlay-tmp"}) {
+    write_file(root / name, "");
+  }
+  set_mtime(root / "overlays/prod/old.yaml.synoverlay-tmp", since - 60);
+  CHECK(remove_abandoned_temporaries(root.path(), since) == 3);
+  CHECK_FALSE(fs::exists(root / "overlays/prod/cortex.yaml.synoverlay-tmp"));
+  CHECK_FALSE(fs::exists(root / "base/aha/service.yaml.synoverlay-tmp"));
+  CHECK_FALSE(fs::exists(root / "clusters/prod/application.yaml.synoverlay-tmp"));
+  CHECK(fs::exists(root / "overlays/prod/cortex.yaml"));
+  CHECK(fs::exists(root / "overlays/prod/old.yaml.synoverlay-tmp"));  // older than the build
+  CHECK(fs::exists(root / "docs/notes.synoverlay-tmp"));              // outside the folders it owns
 }
 
 // --- the repair before a build -------------------------------------------------------------

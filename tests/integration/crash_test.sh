@@ -7,7 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 KILLS=${SYNOVERLAY_CRASH_KILLS:-105}
-ENVIRONMENTS=8
+ENVIRONMENTS=12  # enough that a changed fleet is written as a pack, not as loose objects
 
 WORK="$SCRATCH/work"
 if git -C "$SCRATCH" rev-parse --git-dir >/dev/null 2>&1; then
@@ -61,6 +61,7 @@ echo "# a build of $ENVIRONMENTS environments takes about $DURATION ms here"
 pick_delay() { echo $(((RANDOM * 32768 + RANDOM) % (DURATION + 1))); }
 
 fsck_failures=0 head_failures=0 next_failures=0 status_failures=0 uptodate_failures=0
+garbage_failures=0
 lock_failures=0 killed_before=0 killed_after=0 finished=0
 stale_locks=0 repairs=0 git_locks=0
 report() { # what, details
@@ -141,6 +142,12 @@ for kill in $(seq 1 "$KILLS"); do
     lock_failures=$((lock_failures + 1))
     report "a lock file is left after the next build"
   fi
+  leftovers=$(find "$REPO" -name '*.synoverlay-tmp' -o -name 'tmp_object_git2_*' \
+    -o -name 'pack_git2_*')
+  if [ -n "$leftovers" ]; then
+    garbage_failures=$((garbage_failures + 1))
+    report "temporary files are left after the next build" "$leftovers"
+  fi
 done
 
 echo "# $KILLS kills: $killed_before before the branch moved, $killed_after after it," \
@@ -155,6 +162,10 @@ check "after each next build, git status is clean for base/ and overlays/" \
   [ "$status_failures" -eq 0 ]
 check "after each next build, the commit is what the input gives" [ "$uptodate_failures" -eq 0 ]
 check "after each next build, no lock file is left" [ "$lock_failures" -eq 0 ]
+check "after each next build, no temporary file is left (work tree, objects, packs)" \
+  [ "$garbage_failures" -eq 0 ]
+check "git count-objects finds no garbage" \
+  test "$(git -C "$REPO" count-objects -v | sed -n 's/^garbage: //p')" = 0
 check "some kills landed before the branch moved" [ "$killed_before" -gt 0 ]
 check "some kills landed after the branch moved" [ "$killed_after" -gt 0 ]
 check "some kills left a stale lock, which the next build removed" [ "$stale_locks" -gt 0 ]
