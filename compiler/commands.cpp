@@ -636,7 +636,7 @@ bool newer_version(const std::string& a, const std::string& b) {
 // when base/ changes, every environment recorded at HEAD against the new base. Returns
 // false when the build must stop; what the flags let through goes into the commit body.
 bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded& loaded,
-                 const IdMap& head_base, BuildPlan& plan, Streams streams) {
+                 bool base_replaced, BuildPlan& plan, Streams streams) {
   DiagnosticSink sink;
   std::vector<AcceptedChange> accepted;
   for (std::size_t i = 0; i < loaded.environments.size(); ++i) {
@@ -659,11 +659,10 @@ bool guard_build(const GitRepo& repo, const BuildOptions& options, const Loaded&
 
   check_namespace_owners(repo, loaded, sink);
 
-  FileMap new_base = base_part(plan.files);
-  if (!head_base.empty() && head_base != ids_of(new_base)) {
+  if (base_replaced) {
     FileMap committed_base = repo.read_head_tree("base/");
-    for (AcceptedChange& change :
-         guard_base(committed_base, new_base, recorded_environments(repo), options.guards, sink)) {
+    for (AcceptedChange& change : guard_base(committed_base, base_part(plan.files),
+                                             recorded_environments(repo), options.guards, sink)) {
       accepted.push_back(std::move(change));
     }
   }
@@ -723,9 +722,11 @@ int build_in(GitRepo& repo, const BuildOptions& options, const Loaded& loaded, S
                           "--force to replace them");
     }
   }
-  if (!guard_build(repo, options, loaded, head.base, plan, streams)) return kExitRejected;
-
   bool base_changed = head.base != ids_of(base_part(plan.files));
+  // A committed base/ that changes is checked against every recorded environment.
+  bool base_replaced = base_changed && !head.base.empty();
+  if (!guard_build(repo, options, loaded, base_replaced, plan, streams)) return kExitRejected;
+
   std::string message = commit_message(options, environments, plan, base_changed);
 
   if (options.dry_run) {

@@ -39,7 +39,6 @@ struct FreeWith {
 using RepoPtr = std::unique_ptr<git_repository, FreeWith<git_repository_free>>;
 using IndexPtr = std::unique_ptr<git_index, FreeWith<git_index_free>>;
 using TreePtr = std::unique_ptr<git_tree, FreeWith<git_tree_free>>;
-using TreeEntryPtr = std::unique_ptr<git_tree_entry, FreeWith<git_tree_entry_free>>;
 using CommitPtr = std::unique_ptr<git_commit, FreeWith<git_commit_free>>;
 using BlobPtr = std::unique_ptr<git_blob, FreeWith<git_blob_free>>;
 using RefPtr = std::unique_ptr<git_reference, FreeWith<git_reference_free>>;

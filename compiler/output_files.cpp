@@ -122,27 +122,23 @@ bool write_temporary(const std::string& temp, const std::string& content) {
 // Above this many files one file system flush is cheaper than a flush per file.
 constexpr std::size_t kFilesPerFlush = 16;
 
-// Waits until the bytes of every file of the file system holding `root` are on the disk.
-bool flush_all(const fs::path& root) {
-  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+// Opens `path` read-only and calls `sync` (fsync, syncfs) on it; false with errno set on
+// failure.
+bool sync_through(const char* path, int flags, int (*sync)(int)) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC | flags);
   if (fd < 0) return false;
-  bool ok = ::syncfs(fd) == 0;
+  bool ok = sync(fd) == 0;
   int error = errno;
   ::close(fd);
   errno = error;
   return ok;
 }
 
+// Waits until the bytes of every file of the file system holding `root` are on the disk.
+bool flush_all(const fs::path& root) { return sync_through(root.c_str(), O_DIRECTORY, ::syncfs); }
+
 // Waits until the bytes of `temp` are on the disk.
-bool flush(const std::string& temp) {
-  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  int error = errno;
-  ::close(fd);
-  errno = error;
-  return ok;
-}
+bool flush(const std::string& temp) { return sync_through(temp.c_str(), 0, ::fsync); }
 
 // Removes empty folders from `dir` up to (not including) `stop`.
 void prune_empty(fs::path dir, const fs::path& stop) {
